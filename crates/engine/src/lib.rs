@@ -2,3 +2,5 @@
 //! export and implements the solver's step runner.
 //!
 //! Architecture Invariant: no terminal rendering, no clap.
+
+pub mod copy;
