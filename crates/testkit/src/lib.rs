@@ -6,12 +6,32 @@
 //!   prints a loud `SKIP: <test>: <why>` and returns, except when `CI=true`,
 //!   where it panics: CI provides everything, so a skip there would hide a
 //!   broken setup.
+//! * [`Registry`]: Debian's `docker-registry` on 127.0.0.1 at a free port,
+//!   with temp storage and optional htpasswd Basic auth, killed on drop;
+//!   [`push_layout`] puts an OCI layout into it with skopeo.
+//! * [`busybox_layout`]: a small deterministic OCI image built from Debian's
+//!   busybox-static, the same shape as the conformance suite's busybox.
+//! * [`Dir`] and [`TestCommand`]: run the `decant` binary in a temp dir with
+//!   a private store root, in the spirit of ripgrep's `tests/util.rs`.
+//!
+//! Helpers panic with a message that says what failed instead of returning
+//! errors: a failing helper is a failing test, and `.unwrap()` at every call
+//! site would only lose the context. Check requirements with [`require!`]
+//! first, so a missing tool skips (or fails in CI) with a clear reason.
 //!
 //! Architecture Invariant: testkit knows nothing of decant's crates beyond
 //! the `oci` vocabulary; it drives tools and the `decant` binary from the
-//! outside, so tests built on it test what users see.
+//! outside, so tests built on it check what users see, and it stays an
+//! independent oracle for the crates that write images.
 
+pub mod busybox;
+pub mod cli;
+pub mod registry;
 pub mod requirement;
+
+pub use busybox::{BusyboxImage, busybox_layout};
+pub use cli::{Dir, TestCommand};
+pub use registry::{Registry, push_layout};
 
 use std::path::{Path, PathBuf};
 
@@ -27,4 +47,19 @@ pub fn shared_dir(manifest_dir: &str) -> Option<PathBuf> {
         .ancestors()
         .map(|a| a.join("shared"))
         .find(|s| s.join("conformance").is_dir())
+}
+
+/// Runs `cmd`, panicking with its output unless it succeeds; returns stdout.
+pub fn run_ok(cmd: &mut std::process::Command) -> String {
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

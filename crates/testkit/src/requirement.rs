@@ -10,7 +10,12 @@ use std::path::Path;
 
 /// Whether we run in CI, where every requirement must be met.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    ci_value_means_ci(std::env::var("CI").ok().as_deref())
+}
+
+/// CI systems set `CI=true`; `1` is accepted as well.
+pub fn ci_value_means_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// The running test's name: libtest names each test's thread after it.
@@ -88,11 +93,13 @@ pub fn overlayfs() -> Result<(), String> {
 
 /// Declares what a test needs; see the crate docs for the rule.
 ///
-/// ```ignore
-/// testkit::require!(root);
-/// testkit::require!(command "skopeo");
-/// testkit::require!(path &some_path);
-/// testkit::require!(overlayfs);
+/// ```no_run
+/// fn a_test_that_needs_tools(some_path: &std::path::Path) {
+///     testkit::require!(root);
+///     testkit::require!(command "skopeo");
+///     testkit::require!(path some_path);
+///     testkit::require!(overlayfs);
+/// }
 /// ```
 #[macro_export]
 macro_rules! require {
