@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use executor::{ExitStatus, MountSpec, Network, RunSpec};
+use executor::{ExitStatus, MountSpec, Network, RunSpec, Security};
 use support::{BusyboxRoot, Outcome, run};
 
 /// `isolation __run-spec <json>`: run the spec as decant would (the tests
@@ -37,6 +37,7 @@ struct Case {
     env: &'static [&'static str],
     cwd: &'static str,
     network: Network,
+    security: Security,
     stdout: &'static str,
     stderr: &'static str,
     expect: Expect,
@@ -49,6 +50,7 @@ const BASE: Case = Case {
     env: &[],
     cwd: "/",
     network: Network::Host,
+    security: Security::Sandbox,
     stdout: "",
     stderr: "",
     expect: Expect::Status(ExitStatus::Exited(0)),
@@ -206,6 +208,45 @@ fn table() -> Vec<Case> {
             ..BASE
         },
         Case {
+            name: "root_gets_buildkits_default_capabilities",
+            args: &["grep", "^Cap", "/proc/self/status"],
+            stdout: "CapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\n\
+                     CapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n",
+            ..BASE
+        },
+        Case {
+            name: "non_root_user_has_no_effective_capabilities",
+            args: &["grep", "^Cap", "/proc/self/status"],
+            user: "app",
+            stdout: "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n\
+                     CapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n",
+            ..BASE
+        },
+        Case {
+            name: "insecure_keeps_capabilities_and_unmasks",
+            args: &[
+                "sh",
+                "-c",
+                "grep -c '^CapEff:.00000000a80425fb' /proc/self/status; \
+                 head -c 1 /proc/timer_list | wc -c; \
+                 grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -c1-2",
+            ],
+            security: Security::Insecure,
+            stdout: "0\n1\nrw\n",
+            expect: Expect::Status(ExitStatus::Exited(0)),
+            ..BASE
+        },
+        Case {
+            name: "cgroup_tree_is_mounted_read_only",
+            args: &[
+                "sh",
+                "-c",
+                "grep ' /sys/fs/cgroup ' /proc/mounts | cut -d' ' -f3,4 | cut -c1-10",
+            ],
+            stdout: "cgroup2 ro\n",
+            ..BASE
+        },
+        Case {
             name: "sys_is_read_only",
             args: &["sh", "-c", "(touch /sys/x) 2>&1 | sed 's/.*: //'"],
             stdout: "Read-only file system\n",
@@ -221,6 +262,7 @@ fn check_case(case: &Case) {
     spec.env = case.env.iter().map(|s| s.to_string()).collect();
     spec.cwd = case.cwd.to_string();
     spec.network = case.network;
+    spec.security = case.security;
     let outcome = run(&spec);
     match (&case.expect, &outcome.result) {
         (Expect::Status(expected), Ok(status)) => {
