@@ -549,12 +549,24 @@ enum Kind {
 /// Opens `path` in the root, creating it (and missing parent directories,
 /// 0755) as `kind` when it does not exist.
 fn ensure_in_root(root: BorrowedFd<'_>, path: &str, kind: Kind) -> Result<OwnedFd, Errno> {
+    ensure_in_root_following(root, path, kind, 0)
+}
+
+/// Linux's own limit on symlinks followed in one lookup.
+const MAX_SYMLINKS: u32 = 40;
+
+fn ensure_in_root_following(
+    root: BorrowedFd<'_>,
+    path: &str,
+    kind: Kind,
+    followed: u32,
+) -> Result<OwnedFd, Errno> {
     match open_in_root(root, path) {
         Err(Errno::NOENT) => {}
         other => return other,
     }
-    let (parent, name) = split_parent(path);
-    let parent = ensure_in_root(root, parent, Kind::Directory)?;
+    let (parent_path, name) = split_parent(path);
+    let parent = ensure_in_root_following(root, parent_path, Kind::Directory, followed)?;
     let created = match kind {
         Kind::Directory => rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o755)),
         Kind::File => rustix::fs::openat(
@@ -566,7 +578,24 @@ fn ensure_in_root(root: BorrowedFd<'_>, path: &str, kind: Kind) -> Result<OwnedF
         .map(drop),
     };
     match created {
-        Ok(()) | Err(Errno::EXIST) => open_in_root(root, path),
+        Ok(()) => open_in_root(root, path),
+        Err(Errno::EXIST) => match open_in_root(root, path) {
+            // A dangling symlink (Ubuntu's /etc/resolv.conf ->
+            // ../run/systemd/resolve/stub-resolv.conf): create its target,
+            // still inside the root, as runc's SecureJoin-based mkdir does.
+            Err(Errno::NOENT) if followed < MAX_SYMLINKS => {
+                let link = rustix::fs::readlinkat(&parent, name, Vec::new())?;
+                let link = link.to_string_lossy();
+                let next = if link.starts_with('/') {
+                    link.into_owned()
+                } else {
+                    format!("{}/{link}", parent_path.trim_end_matches('/'))
+                };
+                ensure_in_root_following(root, &next, kind, followed + 1)
+            }
+            Err(Errno::NOENT) => Err(Errno::LOOP),
+            other => other,
+        },
         Err(errno) => Err(errno),
     }
 }
@@ -575,15 +604,20 @@ fn is_directory(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
     Ok(FileType::from_raw_mode(rustix::fs::fstat(fd)?.st_mode) == FileType::Directory)
 }
 
-/// Re-resolves `target` (now the top of its mount stack) and remounts it
-/// read-only, keeping `keep` flags.
+/// Re-resolves `target` (now the top of its mount stack) and makes it,
+/// with every mount below it, read-only; kernels without mount_setattr get
+/// a remount of the top mount, keeping `keep` flags.
 fn remount_readonly(root: BorrowedFd<'_>, target: &str, keep: MountFlags) -> Result<(), Errno> {
     let fd = open_in_root(root, target)?;
-    rustix::mount::mount_remount(
-        fd_path(fd.as_fd()),
-        MountFlags::BIND | MountFlags::RDONLY | keep,
-        "",
-    )
+    match sys::make_readonly_recursive(fd.as_fd()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.raw_os_error() == Some(libc::ENOSYS) => rustix::mount::mount_remount(
+            fd_path(fd.as_fd()),
+            MountFlags::BIND | MountFlags::RDONLY | keep,
+            "",
+        ),
+        Err(error) => Err(Errno::from_io_error(&error).unwrap_or(Errno::IO)),
+    }
 }
 
 fn apply(root: BorrowedFd<'_>, step: &Step) -> Result<(), SetupError> {

@@ -247,6 +247,22 @@ fn table() -> Vec<Case> {
             ..BASE
         },
         Case {
+            name: "stdin_is_dev_null",
+            args: &["sh", "-c", "cat; readlink /proc/self/fd/0"],
+            stdout: "/dev/null\n",
+            ..BASE
+        },
+        Case {
+            name: "orphans_are_reaped_by_init",
+            args: &[
+                "sh",
+                "-c",
+                "(sleep 0.1 &); sleep 0.6; ps -o stat,comm | grep -c '^Z'; true",
+            ],
+            stdout: "0\n",
+            ..BASE
+        },
+        Case {
             name: "sys_is_read_only",
             args: &["sh", "-c", "(touch /sys/x) 2>&1 | sed 's/.*: //'"],
             stdout: "Read-only file system\n",
@@ -599,6 +615,121 @@ fn sigterm_to_the_helper_reaches_the_command() {
     );
 }
 
+/// Regression for mount targets that are symlinks in the image: a dangling
+/// relative one (Ubuntu's /etc/resolv.conf) gets its target created inside
+/// the root, and an absolute one climbing with ".." cannot reach the host.
+fn symlinked_mount_targets_stay_inside_the_root() {
+    let root = BusyboxRoot::new();
+    let escape = format!("decant-exec-escape-{}", std::process::id());
+    std::os::unix::fs::symlink("../run/resolv.conf", root.path().join("etc/resolv.conf"))
+        .expect("link");
+    std::os::unix::fs::symlink(
+        format!("/../../../../../../tmp/{escape}"),
+        root.path().join("etc/hosts"),
+    )
+    .expect("link");
+    let outcome = run(&root.spec(&[
+        "sh",
+        "-c",
+        "head -n 1 /etc/hosts; grep -c nameserver /etc/resolv.conf",
+    ]));
+    assert_eq!(
+        outcome.result.expect("ran"),
+        ExitStatus::Exited(0),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(
+        outcome.stdout.lines().next(),
+        Some("127.0.0.1\tlocalhost buildkitsandbox")
+    );
+    assert!(
+        !Path::new("/tmp").join(&escape).exists(),
+        "nothing created on the host"
+    );
+    assert!(
+        root.path().join("tmp").join(&escape).is_file(),
+        "stub created inside the root"
+    );
+    assert!(
+        root.path().join("run/resolv.conf").is_file(),
+        "dangling link target created inside the root"
+    );
+    assert_no_mounts_under(root.path());
+}
+
+/// A host tmpfs mounted (privately) on `path`, lazily unmounted on drop.
+struct HostMount(std::path::PathBuf);
+
+impl Drop for HostMount {
+    fn drop(&mut self) {
+        let _ = rustix::mount::unmount(&self.0, rustix::mount::UnmountFlags::DETACH);
+    }
+}
+
+fn readonly_bind_is_read_only_recursively() {
+    let root = BusyboxRoot::new();
+    let host = tempfile::tempdir().expect("host dir");
+    let sub = host.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    rustix::mount::mount(
+        "tmpfs",
+        &sub,
+        "tmpfs",
+        rustix::mount::MountFlags::empty(),
+        None,
+    )
+    .expect("host tmpfs");
+    let _guard = HostMount(sub.clone());
+    rustix::mount::mount_change(&sub, rustix::mount::MountPropagationFlags::PRIVATE)
+        .expect("private");
+    let mut spec = root.spec(&[
+        "sh",
+        "-c",
+        "(touch /mnt/top) 2>&1 | sed 's/.*: //'; (touch /mnt/sub/x) 2>&1 | sed 's/.*: //'",
+    ]);
+    spec.mounts = vec![MountSpec::Bind {
+        source: host.path().to_path_buf(),
+        target: "/mnt".into(),
+        readonly: true,
+    }];
+    let outcome = run(&spec);
+    assert_eq!(outcome.result.expect("ran"), ExitStatus::Exited(0));
+    assert_eq!(
+        outcome.stdout,
+        "Read-only file system\nRead-only file system\n"
+    );
+    assert!(!sub.join("x").exists());
+}
+
+fn killing_the_helper_is_reported() {
+    let root = BusyboxRoot::new();
+    let spec = root.spec(&["sleep", "4246"]);
+    let runner = std::thread::spawn(move || run(&spec));
+    wait_until("the sleep to start", Duration::from_secs(10), || {
+        !processes_with_argv(&["sleep", "4246"]).is_empty()
+    });
+    for helper in children_of(std::process::id() as i32) {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(helper).expect("pid"),
+            rustix::process::Signal::KILL,
+        )
+        .expect("kill helper");
+    }
+    let outcome: Outcome = runner.join().expect("runner thread");
+    let error = outcome.result.expect_err("a killed helper is an error");
+    assert!(
+        error
+            .to_string()
+            .starts_with("the executor helper ended (signal: 9 (SIGKILL))"),
+        "{error}"
+    );
+    wait_until("the sleep to die", Duration::from_secs(5), || {
+        processes_with_argv(&["sleep", "4246"]).is_empty()
+    });
+    assert_no_mounts_under(root.path());
+}
+
 fn standin_main(encoded: &str) -> ! {
     let spec: RunSpec = serde_json::from_str(encoded).expect("spec from the test");
     let outcome = run(&spec);
@@ -631,7 +762,19 @@ fn main() {
     for case in table() {
         cases.push((case.name.to_string(), Box::new(move || check_case(&case))));
     }
-    let named: [(&str, fn()); 10] = [
+    let named: [(&str, fn()); 13] = [
+        (
+            "symlinked_mount_targets_stay_inside_the_root",
+            symlinked_mount_targets_stay_inside_the_root,
+        ),
+        (
+            "readonly_bind_is_read_only_recursively",
+            readonly_bind_is_read_only_recursively,
+        ),
+        (
+            "killing_the_helper_is_reported",
+            killing_the_helper_is_reported,
+        ),
         (
             "only_empty_mount_points_leak_into_the_rootfs",
             only_empty_mount_points_leak_into_the_rootfs,
