@@ -343,7 +343,7 @@ fn command(spec: &RunSpec, identity: &Identity, env: &[String], cwd: &str) -> Se
         return SetupError::syscall(format!("setuid {}", identity.uid), errno);
     }
     if let Err(errno) = rustix::process::chdir(cwd) {
-        return SetupError::Workdir {
+        return SetupError::Chdir {
             path: cwd.to_string(),
             errno: errno.raw_os_error(),
         };

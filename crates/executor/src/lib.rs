@@ -65,7 +65,7 @@ mod user;
 pub use error::{ExecError, SetupError};
 pub use helper::helper_main;
 pub use isolate::isolate_mounts;
-pub use parent::run;
+pub use parent::{CANCEL_POLL, run, run_cancellable};
 pub use spec::{ExitStatus, MountSpec, Network, OutputStream, RunSpec, Security};
 
 /// The argument with which decant re-invokes itself as the executor helper:

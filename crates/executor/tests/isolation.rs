@@ -263,6 +263,25 @@ fn table() -> Vec<Case> {
             ..BASE
         },
         Case {
+            name: "init_exe_is_not_reachable_cve_2019_5736",
+            args: &[
+                "sh",
+                "-c",
+                "(cat /proc/1/exe > /dev/null) 2>&1 | sed 's/.*: //'",
+            ],
+            stdout: "Permission denied\n",
+            ..BASE
+        },
+        Case {
+            name: "workdir_through_proc_self_fd_is_refused_cve_2024_21626",
+            args: &["true"],
+            cwd: "/proc/self/fd/3",
+            expect: Expect::SetupError(
+                "chdir to working directory /proc/self/fd/3: not a directory",
+            ),
+            ..BASE
+        },
+        Case {
             name: "sys_is_read_only",
             args: &["sh", "-c", "(touch /sys/x) 2>&1 | sed 's/.*: //'"],
             stdout: "Read-only file system\n",
@@ -730,6 +749,33 @@ fn killing_the_helper_is_reported() {
     assert_no_mounts_under(root.path());
 }
 
+fn cancelling_kills_the_container() {
+    let root = BusyboxRoot::new();
+    let spec = root.spec(&["sleep", "4247"]);
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let runner =
+        std::thread::spawn(move || executor::run_cancellable(&spec, &mut |_, _| {}, &flag));
+    wait_until("the sleep to start", Duration::from_secs(10), || {
+        !processes_with_argv(&["sleep", "4247"]).is_empty()
+    });
+    let start = Instant::now();
+    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    let result = runner.join().expect("runner thread");
+    assert!(
+        matches!(result, Err(executor::ExecError::Cancelled)),
+        "{result:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "cancelled promptly"
+    );
+    wait_until("the sleep to die", Duration::from_secs(5), || {
+        processes_with_argv(&["sleep", "4247"]).is_empty()
+    });
+    assert_no_mounts_under(root.path());
+}
+
 fn standin_main(encoded: &str) -> ! {
     let spec: RunSpec = serde_json::from_str(encoded).expect("spec from the test");
     let outcome = run(&spec);
@@ -762,7 +808,11 @@ fn main() {
     for case in table() {
         cases.push((case.name.to_string(), Box::new(move || check_case(&case))));
     }
-    let named: [(&str, fn()); 13] = [
+    let named: [(&str, fn()); 14] = [
+        (
+            "cancelling_kills_the_container",
+            cancelling_kills_the_container,
+        ),
         (
             "symlinked_mount_targets_stay_inside_the_root",
             symlinked_mount_targets_stay_inside_the_root,
