@@ -41,6 +41,17 @@ pub use shell::{EnvLookup, ExpandError, Expansion, Lexer};
 
 use instructions::Parsed;
 
+/// Recognises a heredoc word (`<<EOF`, `<<-'EOF'`, `3<<EOF`) as BuildKit's
+/// `ParseHeredoc`; `None` when `word` is not one.
+pub fn heredoc_word(word: &str) -> Option<Heredoc> {
+    syntax::parse_heredoc_word(word).ok().flatten()
+}
+
+/// Strips the leading tabs of every line (`<<-EOF`).
+pub fn chomp_heredoc(content: &str) -> String {
+    syntax::chomp_heredoc_content(content)
+}
+
 /// Parses a whole Dockerfile.
 pub fn parse(text: &str) -> Result<Dockerfile, Diagnostic> {
     let raw = syntax::parse_lines(text)?;
@@ -162,4 +173,39 @@ fn error_column(kind: &ParseErrorKind, node: &syntax::RawNode, line: Option<&str
 
 fn l_chars(line: Option<&str>, byte: usize) -> usize {
     line.map_or(0, |l| l[..byte].chars().count())
+}
+
+/// Parses one instruction on its own, as BuildKit does for ONBUILD triggers
+/// stored in an image config. `FROM` is not an instruction here.
+pub fn parse_instruction(text: &str) -> Result<Instruction, Diagnostic> {
+    let raw = syntax::parse_lines(text)?;
+    let first_line = text.lines().next();
+    let node = match raw.nodes.as_slice() {
+        [node] => node,
+        _ => {
+            return Err(Diagnostic::new(
+                Span::at(1, 1),
+                ParseErrorKind::OnbuildTrigger {
+                    instruction: text.trim().to_string(),
+                },
+                first_line,
+            ));
+        }
+    };
+    match instructions::parse_node(node, raw.escape) {
+        Ok(Parsed::Instruction(kind)) => Ok(Instruction {
+            span: node.span,
+            keyword: node.keyword.clone(),
+            text: node.original.trim().to_string(),
+            kind,
+        }),
+        Ok(Parsed::From(_)) => Err(Diagnostic::new(
+            node.span,
+            ParseErrorKind::OnbuildTrigger {
+                instruction: "FROM".to_string(),
+            },
+            first_line,
+        )),
+        Err(kind) => Err(Diagnostic::new(node.span, kind, first_line)),
+    }
 }

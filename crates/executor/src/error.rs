@@ -26,6 +26,8 @@ pub enum SetupError {
     NotExecutable { program: String },
     #[error("failed to create working directory {path}: {}", errno_text(*errno))]
     Workdir { path: String, errno: i32 },
+    #[error("chdir to working directory {path}: {}", errno_text(*errno))]
+    Chdir { path: String, errno: i32 },
     #[error("working directory {path} is not inside the container root")]
     WorkdirEscapes { path: String },
     #[error("empty command: a run needs at least argv[0]")]
@@ -101,6 +103,8 @@ pub enum ExecError {
     Setup(#[from] SetupError),
     #[error("the executor helper ended ({status}) without reporting how the command ended")]
     HelperDied { status: std::process::ExitStatus },
+    #[error("the run was cancelled; its container was killed")]
+    Cancelled,
     #[error("making decant's mounts private")]
     Isolate {
         #[source]

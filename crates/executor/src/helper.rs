@@ -13,14 +13,14 @@ use std::path::Path;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
-use rustix::thread::UnshareFlags;
+use rustix::thread::{CapabilitySet, CapabilitySets, UnshareFlags};
 
 use crate::environ::{self, LookupError, Probe};
 use crate::error::SetupError;
-use crate::mount_plan::{self, Step};
+use crate::mount_plan::{self, OnFailure, Step};
 use crate::netconf;
 use crate::protocol::{CHANNEL_FD, Report, Request};
-use crate::spec::{ExitStatus, Network, RunSpec};
+use crate::spec::{ExitStatus, Network, RunSpec, Security};
 use crate::sys::{self, Forked};
 use crate::user::{self, Identity};
 
@@ -315,6 +315,11 @@ fn command(spec: &RunSpec, identity: &Identity, env: &[String], cwd: &str) -> Se
     if let Err(error) = sys::close_fds_from(CHANNEL_FD as u32 + 1) {
         return SetupError::io("close_range", &error);
     }
+    if spec.security == Security::Sandbox
+        && let Err(error) = drop_capabilities()
+    {
+        return error;
+    }
     let groups: Vec<rustix::process::Gid> = identity
         .groups
         .iter()
@@ -338,7 +343,7 @@ fn command(spec: &RunSpec, identity: &Identity, env: &[String], cwd: &str) -> Se
         return SetupError::syscall(format!("setuid {}", identity.uid), errno);
     }
     if let Err(errno) = rustix::process::chdir(cwd) {
-        return SetupError::Workdir {
+        return SetupError::Chdir {
             path: cwd.to_string(),
             errno: errno.raw_os_error(),
         };
@@ -409,6 +414,61 @@ fn command(spec: &RunSpec, identity: &Identity, env: &[String], cwd: &str) -> Se
         program: program.clone(),
         errno: errno_of(&error),
     }
+}
+
+/// containerd's `defaultUnixCaps`, what BuildKit runs RUN with (the
+/// bounding set Docker users know as 0xa80425fb).
+const DEFAULT_CAPABILITIES: CapabilitySet = CapabilitySet::CHOWN
+    .union(CapabilitySet::DAC_OVERRIDE)
+    .union(CapabilitySet::FSETID)
+    .union(CapabilitySet::FOWNER)
+    .union(CapabilitySet::MKNOD)
+    .union(CapabilitySet::NET_RAW)
+    .union(CapabilitySet::SETGID)
+    .union(CapabilitySet::SETUID)
+    .union(CapabilitySet::SETFCAP)
+    .union(CapabilitySet::SETPCAP)
+    .union(CapabilitySet::NET_BIND_SERVICE)
+    .union(CapabilitySet::SYS_CHROOT)
+    .union(CapabilitySet::KILL)
+    .union(CapabilitySet::AUDIT_WRITE);
+
+/// Shrinks the bounding set to [`DEFAULT_CAPABILITIES`] and empties the
+/// inheritable and ambient sets (CVE-2022-27651: non-empty inheritable
+/// capabilities in buildah's RUN). A later setuid to a non-root user clears
+/// the permitted and effective sets, as for any process.
+fn drop_capabilities() -> Result<(), SetupError> {
+    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .unwrap_or(40)
+        .min(63);
+    for bit in 0..=last {
+        let capability = CapabilitySet::from_bits_retain(1 << bit);
+        if DEFAULT_CAPABILITIES.contains(capability) {
+            continue;
+        }
+        match rustix::thread::remove_capability_from_bounding_set(capability) {
+            // A capability this kernel does not know.
+            Ok(()) | Err(Errno::INVAL) => {}
+            Err(errno) => {
+                return Err(SetupError::syscall(
+                    format!("dropping capability {bit}"),
+                    errno,
+                ));
+            }
+        }
+    }
+    rustix::thread::clear_ambient_capability_set()
+        .map_err(|errno| SetupError::syscall("clearing ambient capabilities", errno))?;
+    let sets = CapabilitySets {
+        effective: DEFAULT_CAPABILITIES,
+        permitted: DEFAULT_CAPABILITIES,
+        inheritable: CapabilitySet::empty(),
+    };
+    rustix::thread::set_capabilities(None, sets)
+        .map_err(|errno| SetupError::syscall("capset", errno))?;
+    Ok(())
 }
 
 /// Makes the mount namespace private, turns the rootfs into a mount point,
@@ -489,12 +549,24 @@ enum Kind {
 /// Opens `path` in the root, creating it (and missing parent directories,
 /// 0755) as `kind` when it does not exist.
 fn ensure_in_root(root: BorrowedFd<'_>, path: &str, kind: Kind) -> Result<OwnedFd, Errno> {
+    ensure_in_root_following(root, path, kind, 0)
+}
+
+/// Linux's own limit on symlinks followed in one lookup.
+const MAX_SYMLINKS: u32 = 40;
+
+fn ensure_in_root_following(
+    root: BorrowedFd<'_>,
+    path: &str,
+    kind: Kind,
+    followed: u32,
+) -> Result<OwnedFd, Errno> {
     match open_in_root(root, path) {
         Err(Errno::NOENT) => {}
         other => return other,
     }
-    let (parent, name) = split_parent(path);
-    let parent = ensure_in_root(root, parent, Kind::Directory)?;
+    let (parent_path, name) = split_parent(path);
+    let parent = ensure_in_root_following(root, parent_path, Kind::Directory, followed)?;
     let created = match kind {
         Kind::Directory => rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(0o755)),
         Kind::File => rustix::fs::openat(
@@ -506,7 +578,24 @@ fn ensure_in_root(root: BorrowedFd<'_>, path: &str, kind: Kind) -> Result<OwnedF
         .map(drop),
     };
     match created {
-        Ok(()) | Err(Errno::EXIST) => open_in_root(root, path),
+        Ok(()) => open_in_root(root, path),
+        Err(Errno::EXIST) => match open_in_root(root, path) {
+            // A dangling symlink (Ubuntu's /etc/resolv.conf ->
+            // ../run/systemd/resolve/stub-resolv.conf): create its target,
+            // still inside the root, as runc's SecureJoin-based mkdir does.
+            Err(Errno::NOENT) if followed < MAX_SYMLINKS => {
+                let link = rustix::fs::readlinkat(&parent, name, Vec::new())?;
+                let link = link.to_string_lossy();
+                let next = if link.starts_with('/') {
+                    link.into_owned()
+                } else {
+                    format!("{}/{link}", parent_path.trim_end_matches('/'))
+                };
+                ensure_in_root_following(root, &next, kind, followed + 1)
+            }
+            Err(Errno::NOENT) => Err(Errno::LOOP),
+            other => other,
+        },
         Err(errno) => Err(errno),
     }
 }
@@ -515,15 +604,20 @@ fn is_directory(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
     Ok(FileType::from_raw_mode(rustix::fs::fstat(fd)?.st_mode) == FileType::Directory)
 }
 
-/// Re-resolves `target` (now the top of its mount stack) and remounts it
-/// read-only, keeping `keep` flags.
+/// Re-resolves `target` (now the top of its mount stack) and makes it,
+/// with every mount below it, read-only; kernels without mount_setattr get
+/// a remount of the top mount, keeping `keep` flags.
 fn remount_readonly(root: BorrowedFd<'_>, target: &str, keep: MountFlags) -> Result<(), Errno> {
     let fd = open_in_root(root, target)?;
-    rustix::mount::mount_remount(
-        fd_path(fd.as_fd()),
-        MountFlags::BIND | MountFlags::RDONLY | keep,
-        "",
-    )
+    match sys::make_readonly_recursive(fd.as_fd()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.raw_os_error() == Some(libc::ENOSYS) => rustix::mount::mount_remount(
+            fd_path(fd.as_fd()),
+            MountFlags::BIND | MountFlags::RDONLY | keep,
+            "",
+        ),
+        Err(error) => Err(Errno::from_io_error(&error).unwrap_or(Errno::IO)),
+    }
 }
 
 fn apply(root: BorrowedFd<'_>, step: &Step) -> Result<(), SetupError> {
@@ -535,7 +629,7 @@ fn apply(root: BorrowedFd<'_>, step: &Step) -> Result<(), SetupError> {
             fstype,
             flags,
             data,
-            fallback,
+            on_failure,
         } => {
             let fd =
                 ensure_in_root(root, target, Kind::Directory).map_err(|e| fail("creating", e))?;
@@ -543,9 +637,10 @@ fn apply(root: BorrowedFd<'_>, step: &Step) -> Result<(), SetupError> {
                 CString::new(data.as_str()).map_err(|_| fail("mount options for", Errno::INVAL))?;
             let data = Some(data.as_c_str()).filter(|data| !data.is_empty());
             let mounted = rustix::mount::mount(*fstype, fd_path(fd.as_fd()), *fstype, *flags, data);
-            match (mounted, fallback) {
+            match (mounted, on_failure) {
                 (Ok(()), _) => {}
-                (Err(_), Some(host)) => {
+                (Err(_), OnFailure::Skip) => {}
+                (Err(_), OnFailure::BindHost(host)) => {
                     rustix::mount::mount_bind_recursive(host.as_path(), fd_path(fd.as_fd()))
                         .map_err(|e| fail("bind-mounting host fallback on", e))?;
                     remount_readonly(
@@ -555,7 +650,9 @@ fn apply(root: BorrowedFd<'_>, step: &Step) -> Result<(), SetupError> {
                     )
                     .map_err(|e| fail("remounting read-only", e))?;
                 }
-                (Err(errno), None) => return Err(fail(&format!("mounting {fstype} on"), errno)),
+                (Err(errno), OnFailure::Fail) => {
+                    return Err(fail(&format!("mounting {fstype} on"), errno));
+                }
             }
         }
         Step::Bind {

@@ -65,8 +65,8 @@ mod user;
 pub use error::{ExecError, SetupError};
 pub use helper::helper_main;
 pub use isolate::isolate_mounts;
-pub use parent::run;
-pub use spec::{ExitStatus, MountSpec, Network, OutputStream, RunSpec};
+pub use parent::{CANCEL_POLL, run, run_cancellable};
+pub use spec::{ExitStatus, MountSpec, Network, OutputStream, RunSpec, Security};
 
 /// The argument with which decant re-invokes itself as the executor helper:
 /// `decant __decant-executor`. The cli must call [`helper_main`] when it sees

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use rustix::mount::MountFlags;
 
 use crate::error::SetupError;
-use crate::spec::{MountSpec, RunSpec};
+use crate::spec::{MountSpec, RunSpec, Security};
 
 /// containerd `populateDefaultUnixSpec` MaskedPaths: kernel interfaces that
 /// leak host information or allow host-wide effects.
@@ -41,19 +41,27 @@ pub(crate) const READONLY_PATHS: [&str; 5] = [
 /// list; binding rather than mknod keeps working in a user namespace).
 pub(crate) const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
+/// What to do when a [`Step::Filesystem`] cannot be mounted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OnFailure {
+    Fail,
+    /// Bind this host path read-only instead (sysfs in a network namespace
+    /// the caller does not own, as runc does).
+    BindHost(PathBuf),
+    /// Go on without it.
+    Skip,
+}
+
 /// One thing to set up, paths absolute inside the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
     /// A fresh filesystem on `target` (a directory, created when missing).
-    /// When mounting fails and `fallback` is set, that host path is
-    /// bind-mounted read-only instead (sysfs in a network namespace the
-    /// caller does not own).
     Filesystem {
         target: String,
         fstype: &'static str,
         flags: MountFlags,
         data: String,
-        fallback: Option<PathBuf>,
+        on_failure: OnFailure,
     },
     /// Bind a host path (recursively) on `target`, created as a file or a
     /// directory like the source when missing.
@@ -113,31 +121,36 @@ fn filesystem(target: &str, fstype: &'static str, flags: MountFlags, data: &str)
         fstype,
         flags,
         data: data.to_string(),
-        fallback: None,
+        on_failure: OnFailure::Fail,
     }
 }
 
 /// Everything to mount for `spec`, in order.
 pub(crate) fn plan(spec: &RunSpec, hosts: String, resolv: String) -> Result<Vec<Step>, SetupError> {
     use MountFlags as F;
+    let sandbox = spec.security == Security::Sandbox;
+    // BuildKit's insecure mode leaves /sys (and the cgroup tree) writable.
+    let sys_readonly = if sandbox { F::RDONLY } else { F::empty() };
     let mut steps = vec![filesystem(
         "/proc",
         "proc",
         F::NOSUID | F::NOEXEC | F::NODEV,
         "",
     )];
-    for path in MASKED_PATHS
-        .iter()
-        .filter(|path| path.starts_with("/proc/"))
-    {
-        steps.push(Step::Mask {
-            target: path.to_string(),
-        });
-    }
-    for path in READONLY_PATHS {
-        steps.push(Step::Readonly {
-            target: path.to_string(),
-        });
+    if sandbox {
+        for path in MASKED_PATHS
+            .iter()
+            .filter(|path| path.starts_with("/proc/"))
+        {
+            steps.push(Step::Mask {
+                target: path.to_string(),
+            });
+        }
+        for path in READONLY_PATHS {
+            steps.push(Step::Readonly {
+                target: path.to_string(),
+            });
+        }
     }
     steps.push(filesystem(
         "/dev",
@@ -152,21 +165,23 @@ pub(crate) fn plan(spec: &RunSpec, hosts: String, resolv: String) -> Result<Vec<
             readonly: false,
         });
     }
+    let pts_options = "newinstance,ptmxmode=0666,mode=0620,gid=5";
     steps.push(filesystem(
         "/dev/pts",
         "devpts",
         F::NOSUID | F::NOEXEC,
-        "newinstance,ptmxmode=0666,mode=0620,gid=5",
+        pts_options,
     ));
     steps.push(Step::Symlink {
         path: "/dev/ptmx".into(),
         link_to: "pts/ptmx".into(),
     });
+    let shm_options = "mode=1777,size=65536k";
     steps.push(filesystem(
         "/dev/shm",
         "tmpfs",
         F::NOSUID | F::NOEXEC | F::NODEV,
-        "mode=1777,size=65536k",
+        shm_options,
     ));
     steps.push(filesystem(
         "/dev/mqueue",
@@ -188,15 +203,26 @@ pub(crate) fn plan(spec: &RunSpec, hosts: String, resolv: String) -> Result<Vec<
     steps.push(Step::Filesystem {
         target: "/sys".into(),
         fstype: "sysfs",
-        flags: F::NOSUID | F::NOEXEC | F::NODEV | F::RDONLY,
+        flags: F::NOSUID | F::NOEXEC | F::NODEV | sys_readonly,
         data: String::new(),
-        fallback: Some(PathBuf::from("/sys")),
+        on_failure: OnFailure::BindHost(PathBuf::from("/sys")),
     });
-    for path in MASKED_PATHS.iter().filter(|path| path.starts_with("/sys/")) {
-        steps.push(Step::Mask {
-            target: path.to_string(),
-        });
+    if sandbox {
+        for path in MASKED_PATHS.iter().filter(|path| path.starts_with("/sys/")) {
+            steps.push(Step::Mask {
+                target: path.to_string(),
+            });
+        }
     }
+    // BuildKit's withCGroup: the container's own cgroup (v2) tree. Hosts
+    // without a mountable cgroup2 hierarchy simply do not get one.
+    steps.push(Step::Filesystem {
+        target: "/sys/fs/cgroup".into(),
+        fstype: "cgroup2",
+        flags: F::NOSUID | F::NOEXEC | F::NODEV | sys_readonly,
+        data: String::new(),
+        on_failure: OnFailure::Skip,
+    });
     steps.push(Step::File {
         target: "/etc/resolv.conf".into(),
         contents: resolv,
@@ -224,7 +250,7 @@ pub(crate) fn plan(spec: &RunSpec, hosts: String, resolv: String) -> Result<Vec<
                     fstype: "tmpfs",
                     flags: F::NOSUID | F::STRICTATIME,
                     data,
-                    fallback: None,
+                    on_failure: OnFailure::Fail,
                 }
             }
         });
@@ -246,6 +272,7 @@ mod tests {
             user: String::new(),
             hostname: String::new(),
             network: Network::None,
+            security: Security::Sandbox,
             mounts,
             helper_program: "/decant".into(),
         }
@@ -260,13 +287,14 @@ mod tests {
                     fstype,
                     flags,
                     data,
-                    fallback,
+                    on_failure,
                 } => format!(
                     "fs {fstype} {target} {flags:?} {data:?}{}\n",
-                    fallback
-                        .as_ref()
-                        .map(|f| format!(" fallback={}", f.display()))
-                        .unwrap_or_default()
+                    match on_failure {
+                        OnFailure::Fail => String::new(),
+                        OnFailure::BindHost(host) => format!(" else bind {}", host.display()),
+                        OnFailure::Skip => " else skip".to_string(),
+                    }
                 ),
                 Step::Bind {
                     source,

@@ -5,9 +5,11 @@
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use rustix::event::{PollFd, PollFlags, poll};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
 
 use crate::error::ExecError;
@@ -24,6 +26,17 @@ use crate::spec::{ExitStatus, OutputStream, RunSpec};
 pub fn run(
     spec: &RunSpec,
     output: &mut dyn FnMut(OutputStream, &[u8]),
+) -> Result<ExitStatus, ExecError> {
+    run_cancellable(spec, output, &AtomicBool::new(false))
+}
+
+/// [`run`], but setting `cancel` (from another thread) kills the container
+/// within about [`CANCEL_POLL`] and returns [`ExecError::Cancelled`], as
+/// BuildKit kills a step whose build was cancelled.
+pub fn run_cancellable(
+    spec: &RunSpec,
+    output: &mut dyn FnMut(OutputStream, &[u8]),
+    cancel: &AtomicBool,
 ) -> Result<ExitStatus, ExecError> {
     let channel_error = |source| ExecError::Channel { source };
     let (ours, theirs) = socketpair(
@@ -48,10 +61,11 @@ pub fn run(
     unsafe {
         command.pre_exec(move || crate::sys::dup_to(theirs_raw, CHANNEL_FD));
     }
-    let mut child = command.spawn().map_err(|source| ExecError::Spawn {
+    let child = command.spawn().map_err(|source| ExecError::Spawn {
         program: spec.helper_program.clone(),
         source,
     })?;
+    let mut helper = HelperGuard(Some(child));
     drop(theirs);
 
     let request = Request {
@@ -67,16 +81,24 @@ pub fn run(
     if let Err(error) = sent
         && error.kind() != io::ErrorKind::BrokenPipe
     {
-        let _ = child.kill();
-        let _ = child.wait();
         return Err(channel_error(error));
     }
 
-    let stdout = child.stdout.take().map(OwnedFd::from);
-    let stderr = child.stderr.take().map(OwnedFd::from);
-    let pumped = pump(stdout, stderr, ours, output);
-    let status = child.wait().map_err(channel_error)?;
-    let reports = pumped.map_err(channel_error)?;
+    let (stdout, stderr) = match helper.0.as_mut() {
+        Some(child) => (
+            child.stdout.take().map(OwnedFd::from),
+            child.stderr.take().map(OwnedFd::from),
+        ),
+        None => (None, None),
+    };
+    let reports = match pump(stdout, stderr, ours, output, cancel) {
+        Ok(Some(reports)) => reports,
+        // The guard's drop kills the helper; its death signal takes init and
+        // with it the whole pid namespace.
+        Ok(None) => return Err(ExecError::Cancelled),
+        Err(error) => return Err(channel_error(error)),
+    };
+    let status = helper.wait().map_err(channel_error)?;
 
     let mut exit = None;
     for line in reports
@@ -97,6 +119,35 @@ pub fn run(
     exit.ok_or(ExecError::HelperDied { status })
 }
 
+/// How often a cancellable run checks its flag.
+pub const CANCEL_POLL: Duration = Duration::from_millis(100);
+const POLL_TIMEOUT: Timespec = Timespec {
+    tv_sec: 0,
+    tv_nsec: 100_000_000,
+};
+
+/// Kills and reaps the helper unless it was waited for: whatever way `run`
+/// leaves (an error, a panic in `output`), no helper outlives it.
+struct HelperGuard(Option<Child>);
+
+impl HelperGuard {
+    fn wait(&mut self) -> io::Result<std::process::ExitStatus> {
+        match self.0.take() {
+            Some(mut child) => child.wait(),
+            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+}
+
+impl Drop for HelperGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn send_all(socket: &OwnedFd, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
         match rustix::net::send(socket, bytes, rustix::net::SendFlags::NOSIGNAL) {
@@ -109,13 +160,15 @@ fn send_all(socket: &OwnedFd, mut bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Reads stdout, stderr and the report channel until all three are closed,
-/// handing output to `output` as it arrives. Returns the report bytes.
+/// handing output to `output` as it arrives. Returns the report bytes, or
+/// None as soon as `cancel` is set.
 fn pump(
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
     channel: OwnedFd,
     output: &mut dyn FnMut(OutputStream, &[u8]),
-) -> io::Result<Vec<u8>> {
+    cancel: &AtomicBool,
+) -> io::Result<Option<Vec<u8>>> {
     let mut sources: Vec<(Option<OutputStream>, std::fs::File)> = Vec::new();
     if let Some(fd) = stdout {
         sources.push((Some(OutputStream::Stdout), fd.into()));
@@ -132,7 +185,10 @@ fn pump(
                 .iter()
                 .map(|(_, file)| PollFd::from_borrowed_fd(file.as_fd(), PollFlags::IN))
                 .collect();
-            match poll(&mut fds, None) {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            match poll(&mut fds, Some(&POLL_TIMEOUT)) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(errno) => return Err(errno.into()),
@@ -158,5 +214,5 @@ fn pump(
             }
         }
     }
-    Ok(reports)
+    Ok(Some(reports))
 }

@@ -27,6 +27,8 @@ pub struct RunSpec {
     /// Empty means [`crate::DEFAULT_HOSTNAME`].
     pub hostname: String,
     pub network: Network,
+    /// BuildKit's `RUN --security`: sandbox (the default) or insecure.
+    pub security: Security,
     /// Extra mounts, applied after the standard ones, in order.
     pub mounts: Vec<MountSpec>,
     /// The program to spawn as the helper: the decant binary, which must
@@ -42,6 +44,17 @@ pub enum Network {
     Host,
     /// A fresh network namespace with only `lo`, brought up as runc does.
     None,
+}
+
+/// How much of the host's power a run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Security {
+    /// containerd's default capability set (what BuildKit runs RUN with),
+    /// masked and read-only /proc paths, read-only /sys.
+    Sandbox,
+    /// `RUN --security=insecure`: every capability, nothing masked, /sys
+    /// writable (BuildKit's `WithInsecureSpec`).
+    Insecure,
 }
 
 /// An extra mount inside the root.

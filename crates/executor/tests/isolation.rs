@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use executor::{ExitStatus, MountSpec, Network, RunSpec};
+use executor::{ExitStatus, MountSpec, Network, RunSpec, Security};
 use support::{BusyboxRoot, Outcome, run};
 
 /// `isolation __run-spec <json>`: run the spec as decant would (the tests
@@ -37,6 +37,7 @@ struct Case {
     env: &'static [&'static str],
     cwd: &'static str,
     network: Network,
+    security: Security,
     stdout: &'static str,
     stderr: &'static str,
     expect: Expect,
@@ -49,6 +50,7 @@ const BASE: Case = Case {
     env: &[],
     cwd: "/",
     network: Network::Host,
+    security: Security::Sandbox,
     stdout: "",
     stderr: "",
     expect: Expect::Status(ExitStatus::Exited(0)),
@@ -206,6 +208,80 @@ fn table() -> Vec<Case> {
             ..BASE
         },
         Case {
+            name: "root_gets_buildkits_default_capabilities",
+            args: &["grep", "^Cap", "/proc/self/status"],
+            stdout: "CapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\n\
+                     CapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n",
+            ..BASE
+        },
+        Case {
+            name: "non_root_user_has_no_effective_capabilities",
+            args: &["grep", "^Cap", "/proc/self/status"],
+            user: "app",
+            stdout: "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n\
+                     CapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n",
+            ..BASE
+        },
+        Case {
+            name: "insecure_keeps_capabilities_and_unmasks",
+            args: &[
+                "sh",
+                "-c",
+                "grep -c '^CapEff:.00000000a80425fb' /proc/self/status; \
+                 head -c 1 /proc/timer_list | wc -c; \
+                 grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -c1-2",
+            ],
+            security: Security::Insecure,
+            stdout: "0\n1\nrw\n",
+            expect: Expect::Status(ExitStatus::Exited(0)),
+            ..BASE
+        },
+        Case {
+            name: "cgroup_tree_is_mounted_read_only",
+            args: &[
+                "sh",
+                "-c",
+                "grep ' /sys/fs/cgroup ' /proc/mounts | cut -d' ' -f3,4 | cut -c1-10",
+            ],
+            stdout: "cgroup2 ro\n",
+            ..BASE
+        },
+        Case {
+            name: "stdin_is_dev_null",
+            args: &["sh", "-c", "cat; readlink /proc/self/fd/0"],
+            stdout: "/dev/null\n",
+            ..BASE
+        },
+        Case {
+            name: "orphans_are_reaped_by_init",
+            args: &[
+                "sh",
+                "-c",
+                "(sleep 0.1 &); sleep 0.6; ps -o stat,comm | grep -c '^Z'; true",
+            ],
+            stdout: "0\n",
+            ..BASE
+        },
+        Case {
+            name: "init_exe_is_not_reachable_cve_2019_5736",
+            args: &[
+                "sh",
+                "-c",
+                "(cat /proc/1/exe > /dev/null) 2>&1 | sed 's/.*: //'",
+            ],
+            stdout: "Permission denied\n",
+            ..BASE
+        },
+        Case {
+            name: "workdir_through_proc_self_fd_is_refused_cve_2024_21626",
+            args: &["true"],
+            cwd: "/proc/self/fd/3",
+            expect: Expect::SetupError(
+                "chdir to working directory /proc/self/fd/3: not a directory",
+            ),
+            ..BASE
+        },
+        Case {
             name: "sys_is_read_only",
             args: &["sh", "-c", "(touch /sys/x) 2>&1 | sed 's/.*: //'"],
             stdout: "Read-only file system\n",
@@ -221,6 +297,7 @@ fn check_case(case: &Case) {
     spec.env = case.env.iter().map(|s| s.to_string()).collect();
     spec.cwd = case.cwd.to_string();
     spec.network = case.network;
+    spec.security = case.security;
     let outcome = run(&spec);
     match (&case.expect, &outcome.result) {
         (Expect::Status(expected), Ok(status)) => {
@@ -557,6 +634,148 @@ fn sigterm_to_the_helper_reaches_the_command() {
     );
 }
 
+/// Regression for mount targets that are symlinks in the image: a dangling
+/// relative one (Ubuntu's /etc/resolv.conf) gets its target created inside
+/// the root, and an absolute one climbing with ".." cannot reach the host.
+fn symlinked_mount_targets_stay_inside_the_root() {
+    let root = BusyboxRoot::new();
+    let escape = format!("decant-exec-escape-{}", std::process::id());
+    std::os::unix::fs::symlink("../run/resolv.conf", root.path().join("etc/resolv.conf"))
+        .expect("link");
+    std::os::unix::fs::symlink(
+        format!("/../../../../../../tmp/{escape}"),
+        root.path().join("etc/hosts"),
+    )
+    .expect("link");
+    let outcome = run(&root.spec(&[
+        "sh",
+        "-c",
+        "head -n 1 /etc/hosts; grep -c nameserver /etc/resolv.conf",
+    ]));
+    assert_eq!(
+        outcome.result.expect("ran"),
+        ExitStatus::Exited(0),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(
+        outcome.stdout.lines().next(),
+        Some("127.0.0.1\tlocalhost buildkitsandbox")
+    );
+    assert!(
+        !Path::new("/tmp").join(&escape).exists(),
+        "nothing created on the host"
+    );
+    assert!(
+        root.path().join("tmp").join(&escape).is_file(),
+        "stub created inside the root"
+    );
+    assert!(
+        root.path().join("run/resolv.conf").is_file(),
+        "dangling link target created inside the root"
+    );
+    assert_no_mounts_under(root.path());
+}
+
+/// A host tmpfs mounted (privately) on `path`, lazily unmounted on drop.
+struct HostMount(std::path::PathBuf);
+
+impl Drop for HostMount {
+    fn drop(&mut self) {
+        let _ = rustix::mount::unmount(&self.0, rustix::mount::UnmountFlags::DETACH);
+    }
+}
+
+fn readonly_bind_is_read_only_recursively() {
+    let root = BusyboxRoot::new();
+    let host = tempfile::tempdir().expect("host dir");
+    let sub = host.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    rustix::mount::mount(
+        "tmpfs",
+        &sub,
+        "tmpfs",
+        rustix::mount::MountFlags::empty(),
+        None,
+    )
+    .expect("host tmpfs");
+    let _guard = HostMount(sub.clone());
+    rustix::mount::mount_change(&sub, rustix::mount::MountPropagationFlags::PRIVATE)
+        .expect("private");
+    let mut spec = root.spec(&[
+        "sh",
+        "-c",
+        "(touch /mnt/top) 2>&1 | sed 's/.*: //'; (touch /mnt/sub/x) 2>&1 | sed 's/.*: //'",
+    ]);
+    spec.mounts = vec![MountSpec::Bind {
+        source: host.path().to_path_buf(),
+        target: "/mnt".into(),
+        readonly: true,
+    }];
+    let outcome = run(&spec);
+    assert_eq!(outcome.result.expect("ran"), ExitStatus::Exited(0));
+    assert_eq!(
+        outcome.stdout,
+        "Read-only file system\nRead-only file system\n"
+    );
+    assert!(!sub.join("x").exists());
+}
+
+fn killing_the_helper_is_reported() {
+    let root = BusyboxRoot::new();
+    let spec = root.spec(&["sleep", "4246"]);
+    let runner = std::thread::spawn(move || run(&spec));
+    wait_until("the sleep to start", Duration::from_secs(10), || {
+        !processes_with_argv(&["sleep", "4246"]).is_empty()
+    });
+    for helper in children_of(std::process::id() as i32) {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(helper).expect("pid"),
+            rustix::process::Signal::KILL,
+        )
+        .expect("kill helper");
+    }
+    let outcome: Outcome = runner.join().expect("runner thread");
+    let error = outcome.result.expect_err("a killed helper is an error");
+    assert!(
+        error
+            .to_string()
+            .starts_with("the executor helper ended (signal: 9 (SIGKILL))"),
+        "{error}"
+    );
+    wait_until("the sleep to die", Duration::from_secs(5), || {
+        processes_with_argv(&["sleep", "4246"]).is_empty()
+    });
+    assert_no_mounts_under(root.path());
+}
+
+fn cancelling_kills_the_container() {
+    let root = BusyboxRoot::new();
+    let spec = root.spec(&["sleep", "4247"]);
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let runner =
+        std::thread::spawn(move || executor::run_cancellable(&spec, &mut |_, _| {}, &flag));
+    wait_until("the sleep to start", Duration::from_secs(10), || {
+        !processes_with_argv(&["sleep", "4247"]).is_empty()
+    });
+    let start = Instant::now();
+    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    let result = runner.join().expect("runner thread");
+    assert!(
+        matches!(result, Err(executor::ExecError::Cancelled)),
+        "{result:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "cancelled promptly"
+    );
+    wait_until("the sleep to die", Duration::from_secs(5), || {
+        processes_with_argv(&["sleep", "4247"]).is_empty()
+    });
+    assert_no_mounts_under(root.path());
+}
+
 fn standin_main(encoded: &str) -> ! {
     let spec: RunSpec = serde_json::from_str(encoded).expect("spec from the test");
     let outcome = run(&spec);
@@ -589,7 +808,23 @@ fn main() {
     for case in table() {
         cases.push((case.name.to_string(), Box::new(move || check_case(&case))));
     }
-    let named: [(&str, fn()); 10] = [
+    let named: [(&str, fn()); 14] = [
+        (
+            "cancelling_kills_the_container",
+            cancelling_kills_the_container,
+        ),
+        (
+            "symlinked_mount_targets_stay_inside_the_root",
+            symlinked_mount_targets_stay_inside_the_root,
+        ),
+        (
+            "readonly_bind_is_read_only_recursively",
+            readonly_bind_is_read_only_recursively,
+        ),
+        (
+            "killing_the_helper_is_reported",
+            killing_the_helper_is_reported,
+        ),
         (
             "only_empty_mount_points_leak_into_the_rootfs",
             only_empty_mount_points_leak_into_the_rootfs,

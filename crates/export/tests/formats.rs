@@ -523,3 +523,159 @@ fn conformance_reader_flattens_both_formats() {
         );
     }
 }
+
+/// `decant load` of a multi-platform layout (what `buildx --platform a,b`
+/// writes): the top index points at a nested index, which lists one manifest
+/// per platform plus an attestation manifest.
+#[test]
+fn read_archive_picks_the_platform_from_a_nested_index() {
+    let (image, blobs) = sample_image(&["multi:1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    write_oci_dir(&image, &blobs, &layout).unwrap();
+    let blob_dir = layout.join("blobs/sha256");
+    let put = |bytes: &[u8]| {
+        let digest = Digest::of(bytes);
+        std::fs::write(blob_dir.join(digest.hex()), bytes).unwrap();
+        digest
+    };
+    // An arm64 twin: same layers and config, a manifest annotation makes it
+    // a different blob.
+    let mut arm = image.manifest.clone();
+    arm.annotations = Some([("twin".to_string(), "arm64".to_string())].into());
+    let arm_bytes = serde_json::to_vec(&arm).unwrap();
+    let arm_digest = put(&arm_bytes);
+    let amd_digest = Digest::of(&image.manifest_bytes);
+    let platform = |arch: &str| Platform {
+        architecture: arch.into(),
+        os: "linux".into(),
+        variant: None,
+        os_version: None,
+    };
+    let entry = |digest: &Digest, size: usize, p: Platform| {
+        let mut d = Descriptor::new(MediaType::OCI_MANIFEST, digest.clone(), size as u64);
+        d.platform = Some(p);
+        d
+    };
+    let mut attestation = entry(&arm_digest, arm_bytes.len(), platform("unknown"));
+    attestation.platform.as_mut().unwrap().os = "unknown".into();
+    attestation.annotations = Some(
+        [(
+            "vnd.docker.reference.type".to_string(),
+            "attestation-manifest".to_string(),
+        )]
+        .into(),
+    );
+    let nested = oci::Index {
+        schema_version: 2,
+        media_type: Some(MediaType::OCI_INDEX.into()),
+        manifests: vec![
+            entry(&amd_digest, image.manifest_bytes.len(), platform("amd64")),
+            entry(&arm_digest, arm_bytes.len(), platform("arm64")),
+            attestation,
+        ],
+        annotations: None,
+    };
+    let nested_bytes = serde_json::to_vec(&nested).unwrap();
+    let nested_digest = put(&nested_bytes);
+    let mut top = Descriptor::new(
+        MediaType::OCI_INDEX,
+        nested_digest,
+        nested_bytes.len() as u64,
+    );
+    top.annotations = Some(
+        [(
+            export::ANNOTATION_CONTAINERD_NAME.to_string(),
+            "docker.io/library/multi:1".to_string(),
+        )]
+        .into(),
+    );
+    let index = oci::Index {
+        schema_version: 2,
+        media_type: Some(MediaType::OCI_INDEX.into()),
+        manifests: vec![top],
+        annotations: None,
+    };
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+
+    for (arch, want) in [
+        ("amd64", Some(&amd_digest)),
+        ("arm64", Some(&arm_digest)),
+        ("s390x", None),
+    ] {
+        match read_archive(&layout, &platform(arch)) {
+            Ok(loaded) => {
+                assert_eq!(Some(&loaded.manifest_digest), want, "{arch}");
+                assert_eq!(loaded.names, ["docker.io/library/multi:1"], "{arch}");
+            }
+            Err(ExportError::AmbiguousImage { count: 2, .. }) => assert_eq!(want, None, "{arch}"),
+            Err(e) => panic!("{arch}: {e:?}"),
+        }
+    }
+}
+
+/// Legacy `docker save` archives keep layers in `<id>/layer.tar` and share
+/// a repeated layer through a relative symlink.
+#[test]
+fn read_archive_follows_docker_save_layer_symlinks() {
+    let (image, blobs) = sample_image(&[]);
+    let layer = &blobs.0[&image.manifest.layers[0].digest];
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        match link {
+            Some(target) => builder.append_link(&mut h, name, target).unwrap(),
+            None => builder.append_data(&mut h, name, data).unwrap(),
+        }
+    };
+    let manifest = r#"[{"Config":"cfg.json","RepoTags":["old:1"],"Layers":["aaa/layer.tar","./bbb/layer.tar"]}]"#;
+    add(
+        "manifest.json",
+        tar::EntryType::Regular,
+        manifest.as_bytes(),
+        None,
+    );
+    add(
+        "cfg.json",
+        tar::EntryType::Regular,
+        &image.config_bytes,
+        None,
+    );
+    add("aaa/", tar::EntryType::Directory, b"", None);
+    add("aaa/layer.tar", tar::EntryType::Regular, layer, None);
+    add("bbb/", tar::EntryType::Directory, b"", None);
+    add(
+        "bbb/layer.tar",
+        tar::EntryType::Symlink,
+        b"",
+        Some("../aaa/layer.tar"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("save.tar");
+    std::fs::write(&path, builder.into_inner().unwrap()).unwrap();
+
+    let loaded = read_archive(&path, &amd64()).unwrap();
+    assert_eq!(loaded.names, ["old:1"]);
+    let digests: Vec<_> = loaded.manifest.layers.iter().map(|l| &l.digest).collect();
+    let first = &image.manifest.layers[0].digest;
+    assert_eq!(digests, [first, first]);
+    let mut got = Vec::new();
+    loaded
+        .open_blob(first)
+        .unwrap()
+        .read_to_end(&mut got)
+        .unwrap();
+    assert_eq!(&got, layer);
+    assert_eq!(
+        loaded.config.rootfs.diff_ids.len(),
+        2,
+        "the sample config lists two diff ids"
+    );
+}

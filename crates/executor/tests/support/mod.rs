@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use executor::{ExecError, ExitStatus, Network, OutputStream, RunSpec};
+use executor::{ExecError, ExitStatus, Network, OutputStream, RunSpec, Security};
 
 /// Where Debian's busybox-static lives.
 pub const BUSYBOX: &str = "/bin/busybox";
@@ -85,6 +85,7 @@ impl BusyboxRoot {
             user: String::new(),
             hostname: String::new(),
             network: Network::Host,
+            security: Security::Sandbox,
             mounts: vec![],
             helper_program: helper_program(),
         }
