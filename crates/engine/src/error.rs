@@ -88,6 +88,8 @@ pub enum BuildError {
         #[source]
         source: snapshot::SnapshotError,
     },
+    #[error("cannot choose a snapshot driver")]
+    SnapshotDetect(#[source] snapshot::SnapshotError),
     #[error("{location}: {instruction}: cannot write the layer")]
     WriteLayer {
         location: String,

@@ -60,10 +60,19 @@ fn plan_options(request: &BuildRequest, platform: &Platform) -> PlanOptions {
         named_contexts: request
             .named_contexts
             .iter()
-            .map(|(name, value)| (name.clone(), plan::NamedContext::parse(value)))
+            .map(|(name, value)| (name.clone(), named_context(value)))
             .collect(),
         target_platform: platform.clone(),
         build_platform: platform.clone(),
+    }
+}
+
+/// A `--build-context` value: `docker-image://REF` names an image; anything
+/// else is a local directory.
+fn named_context(value: &str) -> plan::NamedContext {
+    match value.strip_prefix("docker-image://") {
+        Some(reference) => plan::NamedContext::Image(reference.to_string()),
+        None => plan::NamedContext::Local(value.to_string()),
     }
 }
 
@@ -92,7 +101,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     let driver = match request.snapshotter.as_deref() {
         Some("overlay") => snapshot::Driver::Overlay,
         Some("copy") => snapshot::Driver::Copy,
-        _ => snapshot::Driver::detect(),
+        _ => snapshot::Driver::detect().map_err(BuildError::SnapshotDetect)?,
     };
     let created = request.source_date_epoch.map(rfc3339).unwrap_or_else(|| rfc3339(now()));
     let builder = StageBuilder {
@@ -209,7 +218,11 @@ fn write_output(
             let (prepared, _work) = builder.root_view(layers)?;
             let result = match output {
                 Output::Local { .. } => export::write_rootfs_dir(&prepared.root, dest),
-                _ => export::write_rootfs_tar(&prepared.root, dest),
+                _ => export::write_rootfs_tar(
+                    &prepared.root,
+                    dest,
+                    &export::RootfsOptions { source_date_epoch: builder.request.source_date_epoch },
+                ),
             };
             (dest, result)
         }
@@ -223,7 +236,7 @@ fn write_output(
 struct StoreBlobs<'a>(&'a store::Store);
 
 impl export::BlobSource for StoreBlobs<'_> {
-    fn open_blob(&self, digest: &Digest) -> std::io::Result<Box<dyn Read>> {
+    fn open_blob(&self, digest: &Digest) -> std::io::Result<Box<dyn Read + '_>> {
         Ok(Box::new(fs::File::open(self.0.blob_path(digest))?))
     }
 }

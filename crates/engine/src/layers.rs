@@ -178,12 +178,12 @@ impl<'a> Images<'a> {
                         expected: layer.diff_id.clone(),
                         actual,
                     });
-                    Err(std::io::Error::other(message))
+                    Err(message.into())
                 }
                 Err(source) => {
                     let message = source.to_string();
                     unpack_error = Some(BuildError::Unpack { digest: layer.descriptor.digest.clone(), source });
-                    Err(std::io::Error::other(message))
+                    Err(message.into())
                 }
             }
         });

@@ -2,6 +2,7 @@
 //! is known and by running it in a fresh snapshot otherwise.
 
 use std::collections::{HashMap, VecDeque};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -72,7 +73,9 @@ impl StageBuilder<'_> {
         };
         for (index, step) in stage.steps.iter().enumerate() {
             if matches!(step.op, Op::Config) {
-                history.push(self.history(step, true));
+                if step.history {
+                    history.push(self.history(step, true));
+                }
                 continue;
             }
             (self.events)(Event::StepStarted {
@@ -110,7 +113,9 @@ impl StageBuilder<'_> {
                 }
             };
             layers.push(layer);
-            history.push(self.history(step, false));
+            if step.history {
+                history.push(self.history(step, false));
+            }
             key = step_key;
         }
         Ok(StageResult { layers, history, key })
@@ -165,7 +170,7 @@ impl StageBuilder<'_> {
 
     /// A cache hit: the record exists and its blob is in the store.
     fn cached(&self, key: &Digest, layers: &[LayerRef]) -> Option<LayerRef> {
-        let bytes = self.store.cache_get(key.hex())?;
+        let bytes = self.store.cache_get(key.hex()).ok().flatten()?;
         let record: CacheRecord = serde_json::from_slice(&bytes).ok()?;
         if !self.store.has_blob(&record.descriptor.digest) {
             return None;
@@ -177,6 +182,17 @@ impl StageBuilder<'_> {
             descriptor: record.descriptor,
             source: None,
         })
+    }
+
+    /// WORKDIR creates directories owned by the current USER, resolved in
+    /// the stage's /etc/passwd and /etc/group as COPY --chown is.
+    fn workdir_owner(&self, root: &Path, step: &Step, location: &str) -> Result<(u32, u32), BuildError> {
+        match step.state.user.as_deref() {
+            None | Some("") => Ok((0, 0)),
+            Some(user) => crate::copy::resolve_chown(user, root)
+                .map(|owner| (owner.uid, owner.gid))
+                .map_err(|source| BuildError::Copy { location: location.to_string(), instruction: step.text.clone(), source }),
+        }
     }
 
     fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
@@ -211,7 +227,7 @@ impl StageBuilder<'_> {
             Op::Run(run) => self.run(label, index, step, run, &prepared.root, &location)?,
             Op::Copy(copy) => self.copy(step, copy, &prepared.root, built, &location)?,
             Op::Workdir { path } => {
-                let owner = crate::copy::resolve_user(&prepared.root, step.state.user.as_deref().unwrap_or(""));
+                let owner = self.workdir_owner(&prepared.root, step, &location)?;
                 crate::rootfs::mkdir_all(&prepared.root, path, owner).map_err(|source| BuildError::Workdir {
                     location: location.clone(),
                     instruction: step.text.clone(),
@@ -231,6 +247,7 @@ impl StageBuilder<'_> {
         let options = layer::WriteOptions {
             compression: self.request.compression,
             source_date_epoch: self.request.source_date_epoch,
+            ..Default::default()
         };
         let mut layer_error = None;
         let mut written = None;
@@ -261,7 +278,7 @@ impl StageBuilder<'_> {
                 .create_layer_dir(&chain, &mut |target| {
                     // rename(2) may replace an empty directory, which is what
                     // the store hands us.
-                    std::fs::rename(diff, target)
+                    std::fs::rename(diff, target).map_err(Into::into)
                 })
                 .map_err(|source| BuildError::StoreOp { what: format!("layer dir {chain}"), source })?;
         }
@@ -392,10 +409,11 @@ impl StageBuilder<'_> {
             let inline = self.work_dir()?;
             let mut names = Vec::new();
             for file in &copy.inline_sources {
-                let path = inline.path().join(&file.name);
-                std::fs::write(&path, &file.content)
+                let path = inline.path().join(&file.path);
+                std::fs::write(&path, &file.data)
+                    .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file.mode)))
                     .map_err(|source| BuildError::WorkDir { path: path.clone(), source })?;
-                names.push(file.name.clone());
+                names.push(file.path.clone());
             }
             let request = crate::copy::CopyRequest {
                 source_root: inline.path(),
