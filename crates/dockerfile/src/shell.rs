@@ -49,24 +49,24 @@ impl EnvLookup for NoEnv {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExpandError {
     #[error(
-        "failed to process \"{word}\": unexpected end of statement while looking for matching {what}"
+        "failed to process {word:?}: unexpected end of statement while looking for matching {what}"
     )]
     Unterminated { word: String, what: String },
-    #[error("failed to process \"{word}\": syntax error: missing '}}'")]
+    #[error("failed to process {word:?}: syntax error: missing '}}'")]
     MissingBrace { word: String },
-    #[error("failed to process \"{word}\": syntax error: missing '/' in ${{}}")]
+    #[error("failed to process {word:?}: syntax error: missing '/' in ${{}}")]
     MissingSlash { word: String },
-    #[error("failed to process \"{word}\": syntax error: bad substitution")]
+    #[error("failed to process {word:?}: syntax error: bad substitution")]
     BadSubstitution { word: String },
-    #[error("failed to process \"{word}\": unsupported modifier ({modifier}) in substitution")]
+    #[error("failed to process {word:?}: unsupported modifier ({modifier}) in substitution")]
     UnsupportedModifier { word: String, modifier: String },
-    #[error("failed to process \"{word}\": {name}: {message}")]
+    #[error("failed to process {word:?}: {name}: {message}")]
     Required {
         word: String,
         name: String,
         message: String,
     },
-    #[error("failed to process \"{word}\": invalid pattern ({pattern}) in substitution: {reason}")]
+    #[error("failed to process {word:?}: invalid pattern ({pattern}) in substitution: {reason}")]
     InvalidPattern {
         word: String,
         pattern: String,

@@ -23,6 +23,10 @@ use support::{BusyboxRoot, Outcome, run};
 /// kill this process mid-run).
 const RUN_ARG: &str = "__run-spec";
 
+/// `isolation __isolate-and-mount <dir>`: call `isolate_mounts`, mount a
+/// tmpfs on `<dir>`, say "mounted", wait for stdin to close.
+const ISOLATE_ARG: &str = "__isolate-and-mount";
+
 /// How a table case should end.
 enum Expect {
     Status(ExitStatus),
@@ -776,6 +780,49 @@ fn cancelling_kills_the_container() {
     assert_no_mounts_under(root.path());
 }
 
+fn isolate_main(dir: &str) -> ! {
+    executor::isolate_mounts().expect("isolate_mounts");
+    rustix::mount::mount(
+        "tmpfs",
+        dir,
+        "tmpfs",
+        rustix::mount::MountFlags::empty(),
+        None,
+    )
+    .expect("mount");
+    println!("mounted");
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
+    std::process::exit(0)
+}
+
+/// What decant mounts after isolate_mounts() is invisible to the host and
+/// gone when decant exits.
+fn isolate_mounts_hides_decants_mounts_from_the_host() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(support::helper_program())
+        .arg(ISOLATE_ARG)
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read");
+    assert_eq!(line, "mounted\n");
+    let child_mounts = std::fs::read_to_string(format!("/proc/{}/mountinfo", child.id()))
+        .expect("child mountinfo");
+    assert!(
+        child_mounts.contains(&dir.path().to_string_lossy().into_owned()),
+        "the child sees its mount"
+    );
+    assert_no_mounts_under(dir.path());
+    drop(child.stdin.take());
+    assert!(child.wait().expect("wait").success());
+    assert_no_mounts_under(dir.path());
+}
+
 fn standin_main(encoded: &str) -> ! {
     let spec: RunSpec = serde_json::from_str(encoded).expect("spec from the test");
     let outcome = run(&spec);
@@ -790,6 +837,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some(executor::HELPER_ARG) => executor::helper_main(),
         Some(RUN_ARG) => standin_main(args.get(2).map(String::as_str).unwrap_or("")),
+        Some(ISOLATE_ARG) => isolate_main(args.get(2).map(String::as_str).unwrap_or("")),
         _ => {}
     }
     let filters: Vec<&String> = args
@@ -808,7 +856,11 @@ fn main() {
     for case in table() {
         cases.push((case.name.to_string(), Box::new(move || check_case(&case))));
     }
-    let named: [(&str, fn()); 14] = [
+    let named: [(&str, fn()); 15] = [
+        (
+            "isolate_mounts_hides_decants_mounts_from_the_host",
+            isolate_mounts_hides_decants_mounts_from_the_host,
+        ),
         (
             "cancelling_kills_the_container",
             cancelling_kills_the_container,

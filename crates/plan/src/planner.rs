@@ -867,7 +867,9 @@ impl Planner<'_> {
                 let current = state.config.config.working_dir.clone().unwrap_or_default();
                 let wd = normalize_path(&current, &path, false);
                 state.config.config.working_dir = Some(wd.clone());
-                state.workdir = wd.clone();
+                // The config keeps BuildKit's spelling; processes get a clean
+                // path so that `/missing/../dir` does not fail the chdir.
+                state.workdir = clean_path(&wd);
                 // BuildKit makes no layer (and no mkdir) for WORKDIR /.
                 let op = if wd == "/" {
                     Op::Config

@@ -22,14 +22,22 @@ struct FixtureResolver {
     calls: Vec<String>,
 }
 
-fn image_file(reference: &str) -> Option<&'static str> {
+/// `busybox` and `conformance/base:1` are the conformance suite's images;
+/// any other `name/x:tag` is `tests/images/name_x_tag.json` if present.
+fn image_file(reference: &str) -> Option<String> {
     let name = reference
         .trim_start_matches("docker.io/")
         .trim_start_matches("library/");
     match name {
-        "busybox" | "busybox:latest" => Some("busybox.json"),
-        "conformance/base:1" => Some("base.json"),
-        _ => None,
+        "busybox" | "busybox:latest" => Some("busybox.json".to_string()),
+        "conformance/base:1" => Some("base.json".to_string()),
+        other => {
+            let file = format!("{}.json", other.replace(['/', ':'], "_"));
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/images")
+                .join(&file);
+            path.exists().then_some(file)
+        }
     }
 }
 
