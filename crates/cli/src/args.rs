@@ -72,6 +72,9 @@ pub struct BuildArgs {
     /// Do not use the cache
     #[arg(long)]
     pub no_cache: bool,
+    /// Grant an entitlement; only `security.insecure` exists (for `RUN --security=insecure`)
+    #[arg(long, value_name = "ENTITLEMENT", value_parser = ["security.insecure"])]
+    pub allow: Vec<String>,
     /// How many stages may run at once [default: the number of CPUs]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

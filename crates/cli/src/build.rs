@@ -209,6 +209,7 @@ fn request_from(global: &GlobalArgs, args: &BuildArgs) -> Result<(engine::BuildR
         outputs,
         labels: key_values(&args.labels, "--label")?,
         no_cache: args.no_cache,
+        allow_insecure: args.allow.iter().any(|a| a == "security.insecure"),
         jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
         store_root: global.root.clone().unwrap_or_else(engine::default_store_root),
         helper_program,

@@ -34,6 +34,9 @@ pub struct BuildRequest {
     pub outputs: Vec<Output>,
     pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
+    /// `--allow security.insecure`: lets `RUN --security=insecure` keep all
+    /// capabilities.
+    pub allow_insecure: bool,
     /// How many stages may run at once.
     pub jobs: usize,
     /// The store's root directory.

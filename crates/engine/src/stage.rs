@@ -291,11 +291,11 @@ impl StageBuilder<'_> {
     }
 
     fn run(&self, label: &str, index: usize, step: &Step, run: &plan::RunOp, root: &Path, location: &str) -> Result<(), BuildError> {
-        if run.security_insecure {
+        if run.security_insecure && !self.request.allow_insecure {
             return Err(BuildError::Unsupported {
                 location: location.to_string(),
                 instruction: step.text.clone(),
-                message: "RUN --security=insecure needs --allow security.insecure, which decant does not grant yet".to_string(),
+                message: "RUN --security=insecure needs `--allow security.insecure`".to_string(),
             });
         }
         if !run.mounts.is_empty() || !run.heredoc_files.is_empty() {
@@ -316,6 +316,7 @@ impl StageBuilder<'_> {
                 plan::NetworkMode::None => executor::Network::None,
                 _ => executor::Network::Host,
             },
+            security: if run.security_insecure { executor::Security::Insecure } else { executor::Security::Sandbox },
             mounts: Vec::new(),
             helper_program: self.request.helper_program.clone(),
         };
