@@ -14,6 +14,9 @@
 //! xattr    PATH KEY VALUE                (VALUE may use \\xNN escapes)
 //! mtime    PATH SECONDS
 //! rm       PATH                          (remove, recursively)
+//! chmod    PATH MODE
+//! chown    PATH UID:GID
+//! append   PATH TEXT                     (modify in place: same inode)
 //! ```
 #![allow(dead_code)]
 
@@ -103,6 +106,17 @@ pub fn build(root: &Path, spec: &str) {
                 } else {
                     fs::remove_file(&path).unwrap()
                 }
+            }
+            "chmod" => chmod(&path, arg()),
+            "chown" => chown(&path, arg()),
+            "append" => {
+                let text = words.next().unwrap_or("");
+                fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
             }
             other => panic!("unknown tree op {other:?} in {line:?}"),
         }
