@@ -97,7 +97,7 @@ pub fn choose_platform<'a>(index: &'a Index, wanted: &Platform) -> Option<&'a De
 
 /// Validates that a document is unambiguously what `media_type` says
 /// (CVE-2021-41190: a document must not parse as both index and manifest).
-fn classify(
+pub(crate) fn classify(
     reference: &str,
     bytes: &[u8],
     header_type: Option<&str>,
