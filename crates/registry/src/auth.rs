@@ -424,3 +424,105 @@ pub(crate) fn basic_header(username: &str, password: &Secret) -> String {
         base64::engine::general_purpose::STANDARD.encode(raw)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn challenges() {
+        // (header, scheme, params)
+        let cases: &[(&str, &str, &[(&str, &str)])] = &[
+            (
+                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull""#,
+                "bearer",
+                &[
+                    ("realm", "https://auth.docker.io/token"),
+                    ("scope", "repository:library/busybox:pull"),
+                    ("service", "registry.docker.io"),
+                ],
+            ),
+            (
+                r#"Basic realm="Registry Realm""#,
+                "basic",
+                &[("realm", "Registry Realm")],
+            ),
+            (
+                r#"bearer Realm="a,b", service=plain"#,
+                "bearer",
+                &[("realm", "a,b"), ("service", "plain")],
+            ),
+            (
+                r#"Bearer realm="q\"uote""#,
+                "bearer",
+                &[("realm", "q\"uote")],
+            ),
+            ("Basic", "basic", &[]),
+        ];
+        for (header, scheme, params) in cases {
+            let c = parse_challenge(header).unwrap();
+            assert_eq!(c.scheme, *scheme, "{header}");
+            let expected: BTreeMap<String, String> = params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(c.params, expected, "{header}");
+        }
+        assert_eq!(parse_challenge("   "), None);
+    }
+
+    #[test]
+    fn auth_keys_and_scoped_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        std::fs::write(
+            &path,
+            serde_json::json!({"auths": {
+                "https://index.docker.io/v1/": {"auth": b64("hub:hubpw")},
+                "quay.io": {"auth": b64("q:host")},
+                "quay.io/org/repo": {"auth": b64("q:repo")},
+                "ghcr.io": {"identitytoken": "refresh"},
+                "bad.io": {"auth": "!!!"},
+            }})
+            .to_string(),
+        )
+        .unwrap();
+        let store = CredentialStore::with_files(vec![path], None);
+        let basic = |u: &str, p: &str| {
+            Some(Credential::Basic {
+                username: u.into(),
+                password: Secret::new(p),
+            })
+        };
+        // (host, repository, expected)
+        let cases = [
+            ("docker.io", "library/busybox", basic("hub", "hubpw")),
+            ("quay.io", "org/repo", basic("q", "repo")),
+            ("quay.io", "org/repo/sub", basic("q", "repo")),
+            ("quay.io", "org/repository", basic("q", "host")),
+            (
+                "ghcr.io",
+                "x",
+                Some(Credential::IdentityToken(Secret::new("refresh"))),
+            ),
+            ("example.com", "x", None),
+        ];
+        for (host, repo, expected) in cases {
+            assert_eq!(store.lookup(host, repo).unwrap(), expected, "{host}/{repo}");
+        }
+        let err = store.lookup("bad.io", "x").unwrap_err();
+        assert!(err.to_string().contains("not base64"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Credential::Basic {
+            username: "u".into(),
+            password: Secret::new("hunter2"),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(Secret::new("x").to_string(), "<redacted>");
+    }
+}

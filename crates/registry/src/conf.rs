@@ -316,3 +316,149 @@ fn rewrite(location: &str, remainder: &str, insecure: bool, mirror: bool) -> End
         mirror,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = r#"
+unqualified-search-registries = ["docker.io"]
+[[registry]]
+prefix = "docker.io"
+location = "docker.io"
+[[registry.mirror]]
+location = "127.0.0.1:5000"
+insecure = true
+[[registry.mirror]]
+location = "mirror.example.com/hub"
+pull-from-mirror = "digest-only"
+
+[[registry]]
+prefix = "docker.io/library/special"
+location = "special.example.com/lib/special"
+
+[[registry]]
+prefix = "*.corp.example"
+[[registry.mirror]]
+location = "cache.corp.example/proxy"
+
+[[registry]]
+location = "quay.io"
+blocked = true
+
+[[registry]]
+location = "insecure.example:8080"
+insecure = true
+"#;
+
+    /// (reference, expected endpoints as "host/repository[!insecure][~mirror]"
+    /// in order, or "blocked")
+    const CASES: &[(&str, &[&str])] = &[
+        (
+            "busybox",
+            &[
+                "127.0.0.1:5000/library/busybox!~",
+                "docker.io/library/busybox",
+            ],
+        ),
+        (
+            "busybox@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            &[
+                "127.0.0.1:5000/library/busybox!~",
+                "mirror.example.com/hub/library/busybox~",
+                "docker.io/library/busybox",
+            ],
+        ),
+        (
+            "docker.io/library/special:1",
+            &["special.example.com/lib/special"],
+        ),
+        (
+            "docker.io/library/specialist",
+            &[
+                "127.0.0.1:5000/library/specialist!~",
+                "docker.io/library/specialist",
+            ],
+        ),
+        (
+            "a.corp.example/team/app",
+            &[
+                "cache.corp.example/proxy/team/app~",
+                "a.corp.example/team/app",
+            ],
+        ),
+        ("corp.example/x", &["corp.example/x"]),
+        ("quay.io/org/repo", &["blocked"]),
+        ("insecure.example:8080/x/y", &["insecure.example:8080/x/y!"]),
+        ("ghcr.io/o/r", &["ghcr.io/o/r"]),
+    ];
+
+    fn show(e: &Endpoint) -> String {
+        format!(
+            "{}/{}{}{}",
+            e.host,
+            e.repository,
+            if e.insecure { "!" } else { "" },
+            if e.mirror { "~" } else { "" }
+        )
+    }
+
+    #[test]
+    fn endpoints_per_reference() {
+        let conf = RegistriesConf::parse(CONF, None).unwrap();
+        assert_eq!(conf.unqualified_search_registries, ["docker.io"]);
+        for (text, expected) in CASES {
+            let reference = oci::Reference::parse(text).unwrap();
+            let got: Vec<String> = match conf.pull_endpoints(&reference) {
+                Ok(endpoints) => endpoints.iter().map(show).collect(),
+                Err(RegistryError::Blocked { .. }) => vec!["blocked".into()],
+                Err(e) => panic!("{text}: {e}"),
+            };
+            assert_eq!(got, *expected, "{text}");
+            // Push never goes to a mirror.
+            if let Ok(push) = conf.push_endpoint(&reference) {
+                assert_eq!(Some(&show(&push)), got.last(), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_configurations_are_rejected() {
+        let cases = [
+            (
+                "[[registry]]\ninsecure = true\n",
+                "needs a prefix or a location",
+            ),
+            (
+                "[[registry]]\nprefix = \"*.x.com\"\nlocation = \"y\"\n",
+                "wildcard prefix must not have a location",
+            ),
+            ("[[registry]]\nprefix = \"a*.x.com\"\n", "leading"),
+            (
+                "[[registry]]\nlocation = \"x\"\n[[registry.mirror]]\ninsecure = true\n",
+                "",
+            ),
+            ("unqualified-search-registries = 3\n", ""),
+        ];
+        for (text, needle) in cases {
+            let err = RegistriesConf::parse(text, None).unwrap_err();
+            assert!(err.to_string().contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        let cases = [
+            ("localhost:5000", true),
+            ("127.0.0.1", true),
+            ("127.9.9.9:80", true),
+            ("[::1]:5000", true),
+            ("128.0.0.1", false),
+            ("localhost.example.com", false),
+            ("docker.io", false),
+        ];
+        for (host, expected) in cases {
+            assert_eq!(is_loopback(host), expected, "{host}");
+        }
+    }
+}

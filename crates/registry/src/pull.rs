@@ -58,21 +58,24 @@ struct Document {
 /// Whether `candidate` serves `wanted`: os and architecture equal, and the
 /// variant equal after containerd's normalisation (arm64 means v8, arm v7
 /// when unspecified). A wanted platform without variant accepts any.
+fn normal_variant(p: &Platform) -> Option<String> {
+    match (p.architecture.as_str(), p.variant.as_deref()) {
+        ("arm64", None) => Some("v8".into()),
+        ("arm", None) => Some("v7".into()),
+        (_, v) => v.map(str::to_string),
+    }
+}
+
 pub fn platform_matches(wanted: &Platform, candidate: &Platform) -> bool {
-    let normal = |p: &Platform| -> Option<String> {
-        match (p.architecture.as_str(), p.variant.as_deref()) {
-            ("arm64", None) => Some("v8".into()),
-            ("arm", None) => Some("v7".into()),
-            (_, v) => v.map(str::to_string),
-        }
-    };
+    let normal = normal_variant;
     wanted.os == candidate.os
         && wanted.architecture == candidate.architecture
         && (wanted.variant.is_none() || normal(wanted) == normal(candidate))
 }
 
-/// Picks the manifest for `wanted` from an index: an exact variant match
-/// first, else the first compatible entry.
+/// Picks the manifest for `wanted` from an index: an exact (normalised)
+/// variant match first, so `linux/arm` prefers v7 over v6, else the first
+/// compatible entry.
 pub fn choose_platform<'a>(index: &'a Index, wanted: &Platform) -> Option<&'a Descriptor> {
     let candidates: Vec<&Descriptor> = index
         .manifests
@@ -89,7 +92,7 @@ pub fn choose_platform<'a>(index: &'a Index, wanted: &Platform) -> Option<&'a De
         .find(|d| {
             d.platform
                 .as_ref()
-                .is_some_and(|p| p.variant == wanted.variant)
+                .is_some_and(|p| normal_variant(p) == normal_variant(wanted))
         })
         .or(candidates.first())
         .copied()
@@ -97,7 +100,7 @@ pub fn choose_platform<'a>(index: &'a Index, wanted: &Platform) -> Option<&'a De
 
 /// Validates that a document is unambiguously what `media_type` says
 /// (CVE-2021-41190: a document must not parse as both index and manifest).
-fn classify(
+pub(crate) fn classify(
     reference: &str,
     bytes: &[u8],
     header_type: Option<&str>,
@@ -596,4 +599,100 @@ fn unreachable_endpoints(reference: &Reference) -> Result<ResolvedImage, Registr
     Err(RegistryError::Blocked {
         reference: reference.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_classified_strictly() {
+        let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+        let index = r#"{"schemaVersion":2,"manifests":[]}"#;
+        let ambiguous = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"layers":[]}"#;
+        let schema1 = r#"{"schemaVersion":1,"fsLayers":[]}"#;
+        // (body, Content-Type, expected media type or error text)
+        let cases = [
+            (manifest, None, Ok(MediaType::OCI_MANIFEST)),
+            (
+                manifest,
+                Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
+                Ok(MediaType::OCI_MANIFEST),
+            ),
+            (
+                index,
+                Some(MediaType::DOCKER_MANIFEST_LIST),
+                Ok(MediaType::DOCKER_MANIFEST_LIST),
+            ),
+            (index, None, Ok(MediaType::OCI_INDEX)),
+            (
+                manifest,
+                Some(MediaType::OCI_INDEX),
+                Err("but was served as"),
+            ),
+            (ambiguous, None, Err("ambiguous")),
+            (
+                schema1,
+                Some("application/vnd.docker.distribution.manifest.v1+prettyjws"),
+                Err("unsupported media type"),
+            ),
+            ("not json", None, Err("not valid json")),
+        ];
+        for (body, header, expected) in cases {
+            let got = classify("r", body.as_bytes(), header);
+            match (expected, got) {
+                (Ok(want), Ok(got)) => assert_eq!(got, want, "{body}"),
+                (Err(needle), Err(e)) => assert!(e.to_string().contains(needle), "{body}: {e}"),
+                (want, got) => panic!("{body}: expected {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn platform_choice() {
+        let entry = |arch: &str, variant: Option<&str>| {
+            let mut d = Descriptor::new(
+                MediaType::OCI_MANIFEST,
+                Digest::of(format!("{arch}{variant:?}").as_bytes()),
+                1,
+            );
+            d.platform = Some(Platform {
+                architecture: arch.into(),
+                os: "linux".into(),
+                variant: variant.map(Into::into),
+                os_version: None,
+            });
+            d
+        };
+        let index = Index {
+            schema_version: 2,
+            media_type: None,
+            manifests: vec![
+                entry("arm", Some("v6")),
+                entry("arm", Some("v7")),
+                entry("arm64", None),
+                entry("amd64", None),
+            ],
+            annotations: None,
+        };
+        let wanted = |arch: &str, variant: Option<&str>| Platform {
+            architecture: arch.into(),
+            os: "linux".into(),
+            variant: variant.map(Into::into),
+            os_version: None,
+        };
+        let cases = [
+            (wanted("amd64", None), Some(3)),
+            (wanted("arm64", Some("v8")), Some(2)),
+            (wanted("arm", None), Some(1)),
+            (wanted("arm", Some("v6")), Some(0)),
+            (wanted("arm", Some("v7")), Some(1)),
+            (wanted("s390x", None), None),
+        ];
+        for (platform, expected) in cases {
+            let got = choose_platform(&index, &platform)
+                .map(|d| index.manifests.iter().position(|m| m == d).unwrap_or(99));
+            assert_eq!(got, expected, "{}", platform.to_spec());
+        }
+    }
 }
