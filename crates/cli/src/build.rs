@@ -17,7 +17,10 @@ pub struct UsageError {
 }
 
 fn usage(message: impl Into<String>, hint: Option<&str>) -> UsageError {
-    UsageError { message: message.into(), hint: hint.map(str::to_string) }
+    UsageError {
+        message: message.into(),
+        hint: hint.map(str::to_string),
+    }
 }
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
@@ -35,7 +38,10 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
                     PlanFormat::Text => print!("{}", plan::dump_text(&graph)),
                     PlanFormat::Json => {
                         let json = plan::dump_json(&graph);
-                        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&json).unwrap_or_default()
+                        );
                     }
                 }
                 ExitCode::SUCCESS
@@ -59,7 +65,10 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
             let id = outcome.config_digest.to_string();
             if let Some(path) = &args.iidfile {
                 if let Err(error) = std::fs::write(path, &id) {
-                    report::message(&format!("cannot write --iidfile {}: {error}", path.display()));
+                    report::message(&format!(
+                        "cannot write --iidfile {}: {error}",
+                        path.display()
+                    ));
                     return ExitCode::FAILURE;
                 }
             }
@@ -71,7 +80,10 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
                 });
                 let text = serde_json::to_string_pretty(&metadata).unwrap_or_default();
                 if let Err(error) = std::fs::write(path, text) {
-                    report::message(&format!("cannot write --metadata-file {}: {error}", path.display()));
+                    report::message(&format!(
+                        "cannot write --metadata-file {}: {error}",
+                        path.display()
+                    ));
                     return ExitCode::FAILURE;
                 }
             }
@@ -117,19 +129,30 @@ fn key_values(values: &[String], what: &str) -> Result<BTreeMap<String, String>,
     Ok(map)
 }
 
-fn parse_output(spec: &str, compression: &mut layer::Compression) -> Result<engine::Output, UsageError> {
+fn parse_output(
+    spec: &str,
+    compression: &mut layer::Compression,
+) -> Result<engine::Output, UsageError> {
     if !spec.contains('=') {
         // docker: `-o DIR` is type=local,dest=DIR; `-o -` would be a tar on stdout.
         if spec == "-" {
-            return Err(usage("output to stdout is not supported", Some("give a file: -o type=tar,dest=FILE")));
+            return Err(usage(
+                "output to stdout is not supported",
+                Some("give a file: -o type=tar,dest=FILE"),
+            ));
         }
-        return Ok(engine::Output::Local { dest: PathBuf::from(spec) });
+        return Ok(engine::Output::Local {
+            dest: PathBuf::from(spec),
+        });
     }
     let mut fields = BTreeMap::new();
     for part in spec.split(',') {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or_else(|| usage(format!("invalid --output field {part:?} in {spec:?}"), Some("fields are KEY=VALUE, separated by commas")))?;
+        let (k, v) = part.split_once('=').ok_or_else(|| {
+            usage(
+                format!("invalid --output field {part:?} in {spec:?}"),
+                Some("fields are KEY=VALUE, separated by commas"),
+            )
+        })?;
         fields.insert(k.trim().to_string(), v.trim().to_string());
     }
     let kind = fields.remove("type").unwrap_or_else(|| "local".to_string());
@@ -137,37 +160,79 @@ fn parse_output(spec: &str, compression: &mut layer::Compression) -> Result<engi
     let tar = match fields.remove("tar").as_deref() {
         None | Some("true") => true,
         Some("false") => false,
-        Some(other) => return Err(usage(format!("invalid tar={other} in --output"), Some("use tar=true or tar=false"))),
+        Some(other) => {
+            return Err(usage(
+                format!("invalid tar={other} in --output"),
+                Some("use tar=true or tar=false"),
+            ));
+        }
     };
     if let Some(value) = fields.remove("compression") {
         *compression = match value.as_str() {
             "gzip" => layer::Compression::Gzip,
             "zstd" => layer::Compression::Zstd,
             "uncompressed" => layer::Compression::Uncompressed,
-            other => return Err(usage(format!("unknown compression {other:?}"), Some("use gzip, zstd or uncompressed"))),
+            other => {
+                return Err(usage(
+                    format!("unknown compression {other:?}"),
+                    Some("use gzip, zstd or uncompressed"),
+                ));
+            }
         };
     }
-    for key in ["name", "push", "oci-mediatypes", "force-compression", "compression-level"] {
+    for key in [
+        "name",
+        "push",
+        "oci-mediatypes",
+        "force-compression",
+        "compression-level",
+    ] {
         fields.remove(key);
     }
     if let Some(key) = fields.keys().next() {
-        return Err(usage(format!("--output option {key:?} is not supported"), None));
+        return Err(usage(
+            format!("--output option {key:?} is not supported"),
+            None,
+        ));
     }
     let need_dest = |kind: &str| {
-        dest.clone().ok_or_else(|| usage(format!("--output type={kind} needs dest=PATH"), Some("for example: --output type=oci,dest=image.tar")))
+        dest.clone().ok_or_else(|| {
+            usage(
+                format!("--output type={kind} needs dest=PATH"),
+                Some("for example: --output type=oci,dest=image.tar"),
+            )
+        })
     };
     match kind.as_str() {
-        "oci" => Ok(engine::Output::Oci { dest: need_dest("oci")?, tar }),
-        "docker" => Ok(engine::Output::Docker { dest: need_dest("docker")? }),
+        "oci" => Ok(engine::Output::Oci {
+            dest: need_dest("oci")?,
+            tar,
+        }),
+        "docker" => Ok(engine::Output::Docker {
+            dest: need_dest("docker")?,
+        }),
         "image" => Ok(engine::Output::Image),
-        "local" => Ok(engine::Output::Local { dest: need_dest("local")? }),
-        "tar" => Ok(engine::Output::Tar { dest: need_dest("tar")? }),
-        "registry" => Err(usage("--output type=registry is not supported yet", Some("export with type=oci and push it with skopeo copy"))),
-        other => Err(usage(format!("unknown output type {other:?}"), Some("use oci, docker, image, local or tar"))),
+        "local" => Ok(engine::Output::Local {
+            dest: need_dest("local")?,
+        }),
+        "tar" => Ok(engine::Output::Tar {
+            dest: need_dest("tar")?,
+        }),
+        "registry" => Err(usage(
+            "--output type=registry is not supported yet",
+            Some("export with type=oci and push it with skopeo copy"),
+        )),
+        other => Err(usage(
+            format!("unknown output type {other:?}"),
+            Some("use oci, docker, image, local or tar"),
+        )),
     }
 }
 
-fn request_from(global: &GlobalArgs, args: &BuildArgs) -> Result<(engine::BuildRequest, Settings), UsageError> {
+fn request_from(
+    global: &GlobalArgs,
+    args: &BuildArgs,
+) -> Result<(engine::BuildRequest, Settings), UsageError> {
     let unsupported = [
         (args.push, "--push"),
         (args.platform.is_some(), "--platform"),
@@ -177,10 +242,16 @@ fn request_from(global: &GlobalArgs, args: &BuildArgs) -> Result<(engine::BuildR
         (!args.cache_to.is_empty(), "--cache-to"),
     ];
     if let Some((_, flag)) = unsupported.iter().find(|(given, _)| *given) {
-        return Err(usage(format!("{flag} is not supported by decant yet"), Some("see `decant build --help` for the flags decant supports")));
+        return Err(usage(
+            format!("{flag} is not supported by decant yet"),
+            Some("see `decant build --help` for the flags decant supports"),
+        ));
     }
     let context = args.context.clone();
-    let dockerfile = args.file.clone().unwrap_or_else(|| context.join("Dockerfile"));
+    let dockerfile = args
+        .file
+        .clone()
+        .unwrap_or_else(|| context.join("Dockerfile"));
     let mut compression = layer::Compression::Gzip;
     let mut outputs = args
         .outputs
@@ -192,13 +263,20 @@ fn request_from(global: &GlobalArgs, args: &BuildArgs) -> Result<(engine::BuildR
     }
     let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) if !value.is_empty() => Some(value.parse::<i64>().map_err(|_| {
-            usage(format!("SOURCE_DATE_EPOCH={value:?} is not a number of seconds"), Some("unset it or give an integer"))
+            usage(
+                format!("SOURCE_DATE_EPOCH={value:?} is not a number of seconds"),
+                Some("unset it or give an integer"),
+            )
         })?),
         _ => None,
     };
     let helper_program = std::env::current_exe()
         .map_err(|e| usage(format!("cannot find the decant executable: {e}"), None))?;
-    let progress = if args.quiet { Progress::Quiet } else { args.progress };
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else {
+        args.progress
+    };
     let request = engine::BuildRequest {
         dockerfile,
         context,
@@ -210,8 +288,15 @@ fn request_from(global: &GlobalArgs, args: &BuildArgs) -> Result<(engine::BuildR
         labels: key_values(&args.labels, "--label")?,
         no_cache: args.no_cache,
         allow_insecure: args.allow.iter().any(|a| a == "security.insecure"),
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
-        store_root: global.root.clone().unwrap_or_else(engine::default_store_root),
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+        store_root: global
+            .root
+            .clone()
+            .unwrap_or_else(engine::default_store_root),
         helper_program,
         compression,
         source_date_epoch,

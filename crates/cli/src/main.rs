@@ -17,7 +17,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     // The RUN helper is this same binary re-executed with a hidden first
     // argument; it must be dispatched before anything starts a thread.
-    if std::env::args_os().nth(1).is_some_and(|a| a == engine::helper::HELPER_ARG) {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == engine::helper::HELPER_ARG)
+    {
         engine::helper::helper_main();
     }
     let cli = args::Cli::parse();

@@ -23,7 +23,11 @@ impl Renderer {
             Progress::Auto => Progress::Plain,
             other => other,
         };
-        Renderer { mode, started: Instant::now(), out: Mutex::new(std::io::stderr()) }
+        Renderer {
+            mode,
+            started: Instant::now(),
+            out: Mutex::new(std::io::stderr()),
+        }
     }
 
     fn write(&self, text: &str) {
@@ -63,11 +67,29 @@ impl Renderer {
 fn plain(event: &Event) -> Option<String> {
     Some(match event {
         Event::Resolving { reference } => format!("resolve {reference}"),
-        Event::Pulling { reference, digest, size } => format!("pull {reference} {digest} ({size} bytes)"),
-        Event::StepStarted { stage, step, steps, text, .. } => format!("[{stage} {step}/{steps}] {text}"),
+        Event::Pulling {
+            reference,
+            digest,
+            size,
+        } => format!("pull {reference} {digest} ({size} bytes)"),
+        Event::StepStarted {
+            stage,
+            step,
+            steps,
+            text,
+            ..
+        } => format!("[{stage} {step}/{steps}] {text}"),
         Event::StepCached { stage, step, .. } => format!("[{stage} {step}] CACHED"),
-        Event::StepFinished { stage, step, elapsed, reason } => {
-            format!("[{stage} {step}] DONE {:.1}s (ran: {reason})", elapsed.as_secs_f64())
+        Event::StepFinished {
+            stage,
+            step,
+            elapsed,
+            reason,
+        } => {
+            format!(
+                "[{stage} {step}] DONE {:.1}s (ran: {reason})",
+                elapsed.as_secs_f64()
+            )
         }
         Event::Output { stage, step, line } => format!("[{stage} {step}] {line}"),
         Event::Exported { description } => format!("exported {description}"),
@@ -78,17 +100,36 @@ fn json(event: &Event) -> serde_json::Value {
     use serde_json::json;
     match event {
         Event::Resolving { reference } => json!({"event": "resolving", "reference": reference}),
-        Event::Pulling { reference, digest, size } => {
+        Event::Pulling {
+            reference,
+            digest,
+            size,
+        } => {
             json!({"event": "pulling", "reference": reference, "digest": digest.to_string(), "size": size})
         }
-        Event::StepStarted { stage, step, steps, line, text } => {
+        Event::StepStarted {
+            stage,
+            step,
+            steps,
+            line,
+            text,
+        } => {
             json!({"event": "step-started", "stage": stage, "step": step, "steps": steps, "line": line, "text": text})
         }
-        Event::StepCached { stage, step, text } => json!({"event": "step-cached", "stage": stage, "step": step, "text": text}),
-        Event::StepFinished { stage, step, elapsed, reason } => {
+        Event::StepCached { stage, step, text } => {
+            json!({"event": "step-cached", "stage": stage, "step": step, "text": text})
+        }
+        Event::StepFinished {
+            stage,
+            step,
+            elapsed,
+            reason,
+        } => {
             json!({"event": "step-finished", "stage": stage, "step": step, "seconds": elapsed.as_secs_f64(), "reason": reason})
         }
-        Event::Output { stage, step, line } => json!({"event": "output", "stage": stage, "step": step, "line": line}),
+        Event::Output { stage, step, line } => {
+            json!({"event": "output", "stage": stage, "step": step, "line": line})
+        }
         Event::Exported { description } => json!({"event": "exported", "dest": description}),
     }
 }

@@ -28,9 +28,15 @@ pub fn build_error(error: &engine::BuildError) {
 fn hint(error: &engine::BuildError) -> Option<&'static str> {
     use engine::BuildError::*;
     match error {
-        ReadDockerfile { .. } => Some("pass the Dockerfile with -f FILE, or put a Dockerfile in the context directory"),
-        Resolve { .. } => Some("check the image name, and that registries.conf (CONTAINERS_REGISTRIES_CONF) points at a registry that has it"),
-        RegistryConfig(_) => Some("check the file named by CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf or /etc/containers/registries.conf"),
+        ReadDockerfile { .. } => {
+            Some("pass the Dockerfile with -f FILE, or put a Dockerfile in the context directory")
+        }
+        Resolve { .. } => Some(
+            "check the image name, and that registries.conf (CONTAINERS_REGISTRIES_CONF) points at a registry that has it",
+        ),
+        RegistryConfig(_) => Some(
+            "check the file named by CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf or /etc/containers/registries.conf",
+        ),
         Store { .. } => Some("choose another store with --root DIR or DECANT_ROOT"),
         _ => None,
     }

@@ -20,9 +20,20 @@ fn repo_root() -> PathBuf {
 fn unpack(dir: &Dir, archive: &Path, tag: &str) -> PathBuf {
     let layout = dir.path().join("layout");
     std::fs::create_dir_all(&layout).unwrap();
-    run_ok(Command::new("tar").arg("-xf").arg(archive).arg("-C").arg(&layout));
+    run_ok(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(archive)
+            .arg("-C")
+            .arg(&layout),
+    );
     let bundle = dir.path().join("bundle");
-    run_ok(Command::new("umoci").args(["unpack", "--image"]).arg(format!("{}:{tag}", layout.display())).arg(&bundle));
+    run_ok(
+        Command::new("umoci")
+            .args(["unpack", "--image"])
+            .arg(format!("{}:{tag}", layout.display()))
+            .arg(&bundle),
+    );
     bundle
 }
 
@@ -36,14 +47,21 @@ fn readme_example_builds_offline_and_skopeo_reads_it() {
     let out = dir.path().join("hello.tar");
     // No registry is configured: a FROM-scratch build must not need one.
     dir.command()
-        .env("CONTAINERS_REGISTRIES_CONF", dir.path().join("does-not-exist.conf"))
+        .env(
+            "CONTAINERS_REGISTRIES_CONF",
+            dir.path().join("does-not-exist.conf"),
+        )
         .args(["build", "-t", "hello:latest", "--progress", "plain", "-f"])
         .arg(example.join("Dockerfile"))
         .arg("--output")
         .arg(format!("type=oci,dest={}", out.display()))
         .arg(&example)
         .run();
-    let inspect = run_ok(Command::new("skopeo").arg("inspect").arg(format!("oci-archive:{}", out.display())));
+    let inspect = run_ok(
+        Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci-archive:{}", out.display())),
+    );
     assert!(inspect.contains("\"Layers\""), "{inspect}");
     let bundle = unpack(&dir, &out, "latest");
     let rootfs = bundle.join("rootfs");
@@ -99,25 +117,50 @@ fn multi_stage_image_runs_in_runc_and_rebuilds_from_cache() {
         let output = dir
             .command()
             .env("CONTAINERS_REGISTRIES_CONF", &conf)
-            .args(["build", "-t", "e2e:latest", "--progress", "plain", "--output"])
+            .args([
+                "build",
+                "-t",
+                "e2e:latest",
+                "--progress",
+                "plain",
+                "--output",
+            ])
             .arg(format!("type=oci,dest={}", out.display()))
             .arg(dir.path().join("ctx"))
             .run();
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     let first = build(&dir);
-    assert!(first.contains("(3 steps run, 0 cached)") || first.contains("steps run"), "{first}");
-    assert!(!first.contains("exit 7"), "the unused stage must not run:\n{first}");
+    assert!(
+        first.contains("(3 steps run, 0 cached)") || first.contains("steps run"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("exit 7"),
+        "the unused stage must not run:\n{first}"
+    );
 
-    let inspect = run_ok(Command::new("skopeo").arg("inspect").arg(format!("oci-archive:{}", out.display())));
+    let inspect = run_ok(
+        Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci-archive:{}", out.display())),
+    );
     assert!(inspect.contains("\"Architecture\""), "{inspect}");
     let bundle = unpack(&dir, &out, "latest");
     // umoci writes a config.json that asks for a terminal; we capture output.
     let config_path = bundle.join("config.json");
-    let config = std::fs::read_to_string(&config_path).unwrap().replace("\"terminal\": true", "\"terminal\": false");
+    let config = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace("\"terminal\": true", "\"terminal\": false");
     std::fs::write(&config_path, config).unwrap();
     let container = format!("decant-e2e-{}", std::process::id());
-    let ran = run_ok(Command::new("runc").arg("run").arg("--bundle").arg(&bundle).arg(&container));
+    let ran = run_ok(
+        Command::new("runc")
+            .arg("run")
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&container),
+    );
     assert_eq!(ran.trim(), "HELLO FROM A BUILD STAGE");
 
     // Nothing changed: no step runs again.
@@ -130,5 +173,8 @@ fn multi_stage_image_runs_in_runc_and_rebuilds_from_cache() {
     assert!(third.contains("(0 steps run,"), "{third}");
     dir.create("ctx/message.txt", "edited\n");
     let fourth = build(&dir);
-    assert!(fourth.contains("(4 steps run,"), "the COPY, the RUN after it and both final COPYs rerun:\n{fourth}");
+    assert!(
+        fourth.contains("(4 steps run,"),
+        "the COPY, the RUN after it and both final COPYs rerun:\n{fourth}"
+    );
 }

@@ -39,8 +39,11 @@ impl Context {
             match fs::read_to_string(&path) {
                 Ok(text) => {
                     let patterns = pattern::parse_ignore_file(&text);
-                    let matcher = PatternMatcher::new(&patterns)
-                        .map_err(|source| BuildError::Ignore { path: path.clone(), source })?;
+                    let matcher =
+                        PatternMatcher::new(&patterns).map_err(|source| BuildError::Ignore {
+                            path: path.clone(),
+                            source,
+                        })?;
                     ignore = Some(matcher);
                     break;
                 }
@@ -48,12 +51,18 @@ impl Context {
                 Err(source) => return Err(BuildError::ReadContext { path, source }),
             }
         }
-        Ok(Context { dir: dir.to_path_buf(), ignore })
+        Ok(Context {
+            dir: dir.to_path_buf(),
+            ignore,
+        })
     }
 
     fn ignored(&self, relative: &str) -> bool {
         !relative.is_empty()
-            && self.ignore.as_ref().is_some_and(|m| m.matches_or_parent_matches(relative))
+            && self
+                .ignore
+                .as_ref()
+                .is_some_and(|m| m.matches_or_parent_matches(relative))
     }
 
     /// Adds the checksum of every context file `sources` select to `key`.
@@ -88,10 +97,16 @@ impl Context {
                     next.push(join(prefix, component));
                     continue;
                 }
-                let Some(dir) = rootfs::resolve(&self.dir, prefix) else { continue };
-                let Ok(entries) = fs::read_dir(&dir) else { continue };
-                let mut names: Vec<String> =
-                    entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+                let Some(dir) = rootfs::resolve(&self.dir, prefix) else {
+                    continue;
+                };
+                let Ok(entries) = fs::read_dir(&dir) else {
+                    continue;
+                };
+                let mut names: Vec<String> = entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
                 names.sort();
                 for name in names {
                     if pattern::filepath_match(component, &name).unwrap_or(false) {
@@ -111,7 +126,10 @@ impl Context {
         if self.ignored(relative) && !self.ignore.as_ref().is_some_and(|m| m.has_exclusions()) {
             return Ok(());
         }
-        let read_error = |source| BuildError::ReadContext { path: path.to_path_buf(), source };
+        let read_error = |source| BuildError::ReadContext {
+            path: path.to_path_buf(),
+            source,
+        };
         let meta = fs::symlink_metadata(path).map_err(read_error)?;
         let kind = meta.file_type();
         if !self.ignored(relative) {
@@ -120,10 +138,13 @@ impl Context {
                 .field(meta.uid().to_le_bytes())
                 .field(meta.gid().to_le_bytes());
             if kind.is_file() {
-                key.field("file").field(meta.len().to_le_bytes()).field(hash_file(path).map_err(read_error)?);
+                key.field("file")
+                    .field(meta.len().to_le_bytes())
+                    .field(hash_file(path).map_err(read_error)?);
             } else if kind.is_symlink() {
                 let target = fs::read_link(path).map_err(read_error)?;
-                key.field("symlink").field(target.as_os_str().as_encoded_bytes());
+                key.field("symlink")
+                    .field(target.as_os_str().as_encoded_bytes());
             } else if kind.is_dir() {
                 key.field("dir");
             } else if kind.is_block_device() || kind.is_char_device() {
@@ -149,7 +170,11 @@ impl Context {
 }
 
 fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") }
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
 }
 
 fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {

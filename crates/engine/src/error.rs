@@ -80,7 +80,11 @@ pub enum BuildError {
         source: layer::LayerError,
     },
     #[error("layer {digest} unpacked to diff ID {actual}, but the image config says {expected}")]
-    DiffIdMismatch { digest: oci::Digest, expected: oci::DiffId, actual: oci::DiffId },
+    DiffIdMismatch {
+        digest: oci::Digest,
+        expected: oci::DiffId,
+        actual: oci::DiffId,
+    },
     #[error("{location}: {instruction}: cannot prepare the root filesystem")]
     Snapshot {
         location: String,
@@ -115,9 +119,18 @@ pub enum BuildError {
         "{location}: {instruction}: the command exited with {status}{}",
         if tail.is_empty() { String::new() } else { format!("\n--- last lines of output ---\n{tail}") }
     )]
-    RunFailed { location: String, instruction: String, status: String, tail: String },
+    RunFailed {
+        location: String,
+        instruction: String,
+        status: String,
+        tail: String,
+    },
     #[error("{location}: {instruction}: {message}")]
-    Unsupported { location: String, instruction: String, message: String },
+    Unsupported {
+        location: String,
+        instruction: String,
+        message: String,
+    },
     #[error("{location}: {instruction}: cannot create {path}")]
     Workdir {
         location: String,

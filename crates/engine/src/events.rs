@@ -10,15 +10,38 @@ pub enum Event {
     Resolving { reference: String },
     /// A step started: `stage` is the stage's name or index, `text` the
     /// instruction as written.
-    StepStarted { stage: String, step: usize, steps: usize, line: usize, text: String },
+    StepStarted {
+        stage: String,
+        step: usize,
+        steps: usize,
+        line: usize,
+        text: String,
+    },
     /// A step's result came from the cache.
-    StepCached { stage: String, step: usize, text: String },
+    StepCached {
+        stage: String,
+        step: usize,
+        text: String,
+    },
     /// A step finished running; `reason` says why it was not cached.
-    StepFinished { stage: String, step: usize, elapsed: Duration, reason: String },
+    StepFinished {
+        stage: String,
+        step: usize,
+        elapsed: Duration,
+        reason: String,
+    },
     /// A line of RUN output.
-    Output { stage: String, step: usize, line: String },
+    Output {
+        stage: String,
+        step: usize,
+        line: String,
+    },
     /// A blob is being downloaded.
-    Pulling { reference: String, digest: oci::Digest, size: u64 },
+    Pulling {
+        reference: String,
+        digest: oci::Digest,
+        size: u64,
+    },
     /// An output was written.
     Exported { description: String },
 }

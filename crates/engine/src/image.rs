@@ -22,8 +22,15 @@ struct RegistryResolver<'a, 'b> {
 }
 
 impl plan::BaseResolver for RegistryResolver<'_, '_> {
-    fn resolve(&mut self, reference: &str, _platform: &Platform) -> Result<ImageConfig, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(self.images.resolve(reference).map(|image| image.config.clone())?)
+    fn resolve(
+        &mut self,
+        reference: &str,
+        _platform: &Platform,
+    ) -> Result<ImageConfig, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self
+            .images
+            .resolve(reference)
+            .map(|image| image.config.clone())?)
     }
 }
 
@@ -32,7 +39,11 @@ impl plan::BaseResolver for RegistryResolver<'_, '_> {
 struct OfflineResolver;
 
 impl plan::BaseResolver for OfflineResolver {
-    fn resolve(&mut self, _reference: &str, platform: &Platform) -> Result<ImageConfig, Box<dyn std::error::Error + Send + Sync>> {
+    fn resolve(
+        &mut self,
+        _reference: &str,
+        platform: &Platform,
+    ) -> Result<ImageConfig, Box<dyn std::error::Error + Send + Sync>> {
         Ok(ImageConfig {
             architecture: platform.architecture.clone(),
             os: platform.os.clone(),
@@ -43,8 +54,11 @@ impl plan::BaseResolver for OfflineResolver {
 }
 
 fn read_and_parse(request: &BuildRequest) -> Result<(String, dockerfile::Dockerfile), BuildError> {
-    let text = fs::read_to_string(&request.dockerfile)
-        .map_err(|source| BuildError::ReadDockerfile { path: request.dockerfile.clone(), source })?;
+    let text =
+        fs::read_to_string(&request.dockerfile).map_err(|source| BuildError::ReadDockerfile {
+            path: request.dockerfile.clone(),
+            source,
+        })?;
     let ast = dockerfile::parse(&text).map_err(|diagnostic| BuildError::Parse {
         path: request.dockerfile.clone(),
         text: text.clone(),
@@ -90,25 +104,34 @@ pub fn plan_only(request: &BuildRequest) -> Result<BuildGraph, BuildError> {
 /// Runs a whole build: parse, plan, solve, assemble, export, tag.
 pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutcome, BuildError> {
     let (text, ast) = read_and_parse(request)?;
-    let store = store::Store::open(&request.store_root)
-        .map_err(|source| BuildError::Store { path: request.store_root.clone(), source })?;
+    let store = store::Store::open(&request.store_root).map_err(|source| BuildError::Store {
+        path: request.store_root.clone(),
+        source,
+    })?;
     let platform = Platform::host();
     let images = Images::new(&store, platform.clone(), events);
     let options = plan_options(request, &platform);
-    let graph = plan::plan(&ast, &options, &mut RegistryResolver { images: &images })
-        .map_err(|source| BuildError::Plan { path: request.dockerfile.clone(), text, source })?;
+    let graph = plan::plan(&ast, &options, &mut RegistryResolver { images: &images }).map_err(
+        |source| BuildError::Plan {
+            path: request.dockerfile.clone(),
+            text,
+            source,
+        },
+    )?;
     let context = Context::load(&request.context, &request.dockerfile)?;
     let driver = match request.snapshotter.as_deref() {
         Some("overlay") => snapshot::Driver::Overlay,
         Some("copy") => snapshot::Driver::Copy,
         _ => snapshot::Driver::detect().map_err(BuildError::SnapshotDetect)?,
     };
-    let created = request.source_date_epoch.map(rfc3339).unwrap_or_else(|| rfc3339(now()));
+    let created = request
+        .source_date_epoch
+        .map(rfc3339)
+        .unwrap_or_else(|| rfc3339(now()));
     let builder = StageBuilder {
         request,
         store: &store,
         images: &images,
-        graph: &graph,
         context: &context,
         events,
         driver,
@@ -116,18 +139,34 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         steps_run: Default::default(),
         steps_cached: Default::default(),
     };
-    let positions: HashMap<StageId, usize> =
-        graph.stages.iter().enumerate().map(|(position, stage)| (stage.id, position)).collect();
+    let positions: HashMap<StageId, usize> = graph
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(position, stage)| (stage.id, position))
+        .collect();
     let deps: Vec<Vec<usize>> = graph
         .stages
         .iter()
-        .map(|stage| stage.deps.iter().filter_map(|id| positions.get(id).copied()).collect())
+        .map(|stage| {
+            stage
+                .deps
+                .iter()
+                .filter_map(|id| positions.get(id).copied())
+                .collect()
+        })
         .collect();
-    let results = solver::run_graph(&deps, request.jobs.max(1), |position, inputs| {
-        let built: HashMap<StageId, StageResult> =
-            inputs.iter().map(|(j, result)| (graph.stages[*j].id, result.clone())).collect();
-        builder.build(&graph.stages[position], &built)
-    })
+    let results = solver::run_graph(
+        &deps,
+        request.jobs.max(1),
+        |position, inputs: &[(usize, StageResult)]| {
+            let built: HashMap<StageId, StageResult> = inputs
+                .iter()
+                .map(|(j, result)| (graph.stages[*j].id, result.clone()))
+                .collect();
+            builder.build(&graph.stages[position], &built)
+        },
+    )
     .map_err(|error| match error {
         solver::GraphError::Job(error) => error,
         // The planner orders stages and rejects cycles; a malformed graph
@@ -139,7 +178,10 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     let result = &results[target_position];
 
     let mut config = stage.config.clone();
-    config.rootfs = RootFs { kind: "layers".to_string(), diff_ids: result.layers.iter().map(|l| l.diff_id.clone()).collect() };
+    config.rootfs = RootFs {
+        kind: "layers".to_string(),
+        diff_ids: result.layers.iter().map(|l| l.diff_id.clone()).collect(),
+    };
     config.history = result.history.clone();
     config.created = Some(created);
     if config.architecture.is_empty() {
@@ -154,14 +196,22 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     for layer in &result.layers {
         images.ensure_blob(layer)?;
     }
-    let config_bytes = serde_json::to_vec(&config).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
+    let config_bytes =
+        serde_json::to_vec(&config).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
     let config_digest = store
         .put_bytes(&config_bytes)
-        .map_err(|source| BuildError::StoreOp { what: "image config".to_string(), source })?;
+        .map_err(|source| BuildError::StoreOp {
+            what: "image config".to_string(),
+            source,
+        })?;
     let manifest = Manifest {
         schema_version: 2,
         media_type: Some(MediaType::OCI_MANIFEST.to_string()),
-        config: Descriptor::new(MediaType::OCI_CONFIG, config_digest.clone(), config_bytes.len() as u64),
+        config: Descriptor::new(
+            MediaType::OCI_CONFIG,
+            config_digest.clone(),
+            config_bytes.len() as u64,
+        ),
         layers: result
             .layers
             .iter()
@@ -172,10 +222,15 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
             .collect(),
         annotations: None,
     };
-    let manifest_bytes = serde_json::to_vec(&manifest).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
-    let manifest_digest = store
-        .put_bytes(&manifest_bytes)
-        .map_err(|source| BuildError::StoreOp { what: "image manifest".to_string(), source })?;
+    let manifest_bytes =
+        serde_json::to_vec(&manifest).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
+    let manifest_digest =
+        store
+            .put_bytes(&manifest_bytes)
+            .map_err(|source| BuildError::StoreOp {
+                what: "image manifest".to_string(),
+                source,
+            })?;
 
     let image = export::ImageToExport {
         manifest_bytes,
@@ -191,7 +246,10 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     for tag in &request.tags {
         store
             .tag(tag, &manifest_digest)
-            .map_err(|source| BuildError::StoreOp { what: format!("tag {tag}"), source })?;
+            .map_err(|source| BuildError::StoreOp {
+                what: format!("tag {tag}"),
+                source,
+            })?;
     }
     Ok(BuildOutcome {
         manifest_digest,
@@ -221,14 +279,21 @@ fn write_output(
                 _ => export::write_rootfs_tar(
                     &prepared.root,
                     dest,
-                    &export::RootfsOptions { source_date_epoch: builder.request.source_date_epoch },
+                    &export::RootfsOptions {
+                        source_date_epoch: builder.request.source_date_epoch,
+                    },
                 ),
             };
             (dest, result)
         }
     };
-    result.map_err(|source| BuildError::Export { dest: dest.clone(), source })?;
-    events(Event::Exported { description: format!("{}", dest.display()) });
+    result.map_err(|source| BuildError::Export {
+        dest: dest.clone(),
+        source,
+    })?;
+    events(Event::Exported {
+        description: format!("{}", dest.display()),
+    });
     Ok(())
 }
 
@@ -257,7 +322,8 @@ fn rfc3339(seconds: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * mp + 2) / 5 + 1;

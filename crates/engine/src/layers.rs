@@ -7,11 +7,10 @@
 //! step needs its root filesystem or an output needs the blob.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use oci::{DiffId, Digest, Descriptor, MediaType, Platform, Reference};
+use oci::{Descriptor, DiffId, Digest, MediaType, Platform, Reference};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::BuildError;
@@ -65,7 +64,13 @@ pub(crate) struct Images<'a> {
 
 impl<'a> Images<'a> {
     pub fn new(store: &'a store::Store, platform: Platform, events: EventSink<'a>) -> Images<'a> {
-        Images { store, platform, events, client: OnceLock::new(), resolved: Mutex::new(HashMap::new()) }
+        Images {
+            store,
+            platform,
+            events,
+            client: OnceLock::new(),
+            resolved: Mutex::new(HashMap::new()),
+        }
     }
 
     fn client(&self) -> Result<&registry::Client, BuildError> {
@@ -84,13 +89,20 @@ impl<'a> Images<'a> {
         if let Some(found) = self.lock().get(text) {
             return Ok(found.clone());
         }
-        let reference = Reference::parse(text)
-            .map_err(|source| BuildError::Reference { reference: text.to_string(), source })?;
-        (self.events)(Event::Resolving { reference: reference.to_string() });
+        let reference = Reference::parse(text).map_err(|source| BuildError::Reference {
+            reference: text.to_string(),
+            source,
+        })?;
+        (self.events)(Event::Resolving {
+            reference: reference.to_string(),
+        });
         let resolved = self
             .client()?
             .resolve(&reference, &self.platform)
-            .map_err(|source| BuildError::Resolve { reference: reference.to_string(), source })?;
+            .map_err(|source| BuildError::Resolve {
+                reference: reference.to_string(),
+                source,
+            })?;
         let resolved = Arc::new(resolved);
         self.lock().insert(text.to_string(), resolved.clone());
         Ok(resolved)
@@ -104,7 +116,12 @@ impl<'a> Images<'a> {
     pub fn image_layers(image: &Arc<registry::ResolvedImage>) -> Vec<LayerRef> {
         let mut layers = Vec::new();
         let mut parent: Option<Digest> = None;
-        for (descriptor, diff_id) in image.manifest.layers.iter().zip(&image.config.rootfs.diff_ids) {
+        for (descriptor, diff_id) in image
+            .manifest
+            .layers
+            .iter()
+            .zip(&image.config.rootfs.diff_ids)
+        {
             let chain = chain_id(parent.as_ref(), diff_id);
             parent = Some(chain.clone());
             layers.push(LayerRef {
@@ -123,7 +140,9 @@ impl<'a> Images<'a> {
             return Ok(());
         }
         let Some(image) = &layer.source else {
-            return Err(BuildError::MissingLayer { digest: layer.descriptor.digest.clone() });
+            return Err(BuildError::MissingLayer {
+                digest: layer.descriptor.digest.clone(),
+            });
         };
         (self.events)(Event::Pulling {
             reference: image.reference.to_string(),
@@ -132,13 +151,17 @@ impl<'a> Images<'a> {
         });
         let client = self.client()?;
         let mut fetch_error = None;
-        let written = self.store.write_blob(Some(&layer.descriptor.digest), &mut |out| {
-            client.fetch_blob(image, &layer.descriptor, out).map_err(|e| {
-                let message = e.to_string();
-                fetch_error = Some(e);
-                std::io::Error::other(message)
-            })
-        });
+        let written = self
+            .store
+            .write_blob(Some(&layer.descriptor.digest), &mut |out| {
+                client
+                    .fetch_blob(image, &layer.descriptor, out)
+                    .map_err(|e| {
+                        let message = e.to_string();
+                        fetch_error = Some(e);
+                        std::io::Error::other(message)
+                    })
+            });
         match (written, fetch_error) {
             (Ok(_), _) => Ok(()),
             (Err(_), Some(source)) => Err(BuildError::FetchLayer {
@@ -159,16 +182,27 @@ impl<'a> Images<'a> {
             return Ok(dir);
         }
         self.ensure_blob(layer)?;
-        let blob = self.store.blob_path(&layer.descriptor.digest);
+        let mut blob = Some(
+            self.store
+                .open_blob(&layer.descriptor.digest)
+                .map_err(|source| BuildError::StoreOp {
+                    what: format!("blob {}", layer.descriptor.digest),
+                    source,
+                })?,
+        );
         let mut unpack_error = None;
         let dir = self.store.create_layer_dir(&layer.chain_id, &mut |target| {
-            let result = File::open(&blob).map_err(|source| layer::LayerError::Io {
-                path: blob.clone(),
-                source,
-            });
-            let result = result.and_then(|mut file| {
-                layer::apply_layer(&mut file, target, layer::ApplyMode::Overlay, &layer::ApplyLimits::default())
-            });
+            // The store calls this once; a second call would find the blob
+            // already consumed, which the store reports as a failed fill.
+            let Some(mut file) = blob.take() else {
+                return Err("layer blob already consumed".into());
+            };
+            let result = layer::apply_layer(
+                &mut file,
+                target,
+                layer::ApplyMode::Overlay,
+                &layer::ApplyLimits::default(),
+            );
             match result {
                 Ok(diff_id) if diff_id == layer.diff_id => Ok(()),
                 Ok(actual) => {
@@ -182,7 +216,10 @@ impl<'a> Images<'a> {
                 }
                 Err(source) => {
                     let message = source.to_string();
-                    unpack_error = Some(BuildError::Unpack { digest: layer.descriptor.digest.clone(), source });
+                    unpack_error = Some(BuildError::Unpack {
+                        digest: layer.descriptor.digest.clone(),
+                        source,
+                    });
                     Err(message.into())
                 }
             }
@@ -190,7 +227,10 @@ impl<'a> Images<'a> {
         match (dir, unpack_error) {
             (Ok(dir), _) => Ok(dir),
             (Err(_), Some(error)) => Err(error),
-            (Err(source), None) => Err(BuildError::StoreOp { what: format!("layer {}", layer.chain_id), source }),
+            (Err(source), None) => Err(BuildError::StoreOp {
+                what: format!("layer {}", layer.chain_id),
+                source,
+            }),
         }
     }
 }

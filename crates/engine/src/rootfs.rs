@@ -35,7 +35,11 @@ pub(crate) fn clean(path: &str) -> Vec<&str> {
 /// Resolves `relative` inside `root`, following every symlink inside the
 /// root. Returns `None` when a component does not exist.
 pub(crate) fn resolve(root: &Path, relative: &str) -> Option<PathBuf> {
-    let mut pending: Vec<String> = clean(relative).into_iter().rev().map(str::to_string).collect();
+    let mut pending: Vec<String> = clean(relative)
+        .into_iter()
+        .rev()
+        .map(str::to_string)
+        .collect();
     let mut resolved: Vec<String> = Vec::new();
     let mut hops = 0;
     while let Some(component) = pending.pop() {
@@ -46,7 +50,10 @@ pub(crate) fn resolve(root: &Path, relative: &str) -> Option<PathBuf> {
         if component.is_empty() || component == "." {
             continue;
         }
-        let candidate = resolved.iter().fold(root.to_path_buf(), |p, c| p.join(c)).join(&component);
+        let candidate = resolved
+            .iter()
+            .fold(root.to_path_buf(), |p, c| p.join(c))
+            .join(&component);
         let meta = fs::symlink_metadata(&candidate).ok()?;
         if meta.file_type().is_symlink() {
             hops += 1;
@@ -138,7 +145,10 @@ mod tests {
         let root = dir.path();
         fs::create_dir(root.join("real")).unwrap();
         std::os::unix::fs::symlink("/real", root.join("link")).unwrap();
-        let me = (rustix::process::getuid().as_raw(), rustix::process::getgid().as_raw());
+        let me = (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        );
         mkdir_all(root, "/link/a/b", me).unwrap();
         assert!(root.join("real/a/b").is_dir());
         std::os::unix::fs::symlink("/../../../tmp-escape-test", root.join("escape")).unwrap();

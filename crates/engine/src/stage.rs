@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use oci::{Descriptor, DiffId, Digest, History};
-use plan::{BuildGraph, CopySource, Op, Stage, StageId, Step};
+use plan::{CopySource, Op, Stage, StageId, Step};
 use serde::{Deserialize, Serialize};
 use solver::CacheKey;
 
@@ -39,7 +39,6 @@ pub(crate) struct StageBuilder<'a> {
     pub request: &'a BuildRequest,
     pub store: &'a store::Store,
     pub images: &'a Images<'a>,
-    pub graph: &'a BuildGraph,
     pub context: &'a Context,
     pub events: EventSink<'a>,
     pub driver: snapshot::Driver,
@@ -50,18 +49,35 @@ pub(crate) struct StageBuilder<'a> {
 
 impl StageBuilder<'_> {
     /// Builds `stage`; `built` holds the results of the stages it depends on.
-    pub fn build(&self, stage: &Stage, built: &HashMap<StageId, StageResult>) -> Result<StageResult, BuildError> {
-        let label = stage.name.clone().unwrap_or_else(|| format!("stage-{}", stage.id.0));
+    pub fn build(
+        &self,
+        stage: &Stage,
+        built: &HashMap<StageId, StageResult>,
+    ) -> Result<StageResult, BuildError> {
+        let label = stage
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("stage-{}", stage.id.0));
         let (mut layers, mut history, mut key) = match &stage.base {
             plan::Base::Scratch => (Vec::new(), Vec::new(), CacheKey::new("scratch").finish()),
             plan::Base::Image(text) => {
                 let image = self.images.resolve(text)?;
-                let key = CacheKey::new("image").field(image.manifest_digest.to_string()).finish();
-                (Images::image_layers(&image), image.config.history.clone(), key)
+                let key = CacheKey::new("image")
+                    .field(image.manifest_digest.to_string())
+                    .finish();
+                (
+                    Images::image_layers(&image),
+                    image.config.history.clone(),
+                    key,
+                )
             }
             plan::Base::Stage(id) => {
                 let parent = built.get(id).ok_or(BuildError::Cancelled)?;
-                (parent.layers.clone(), parent.history.clone(), parent.key.clone())
+                (
+                    parent.layers.clone(),
+                    parent.history.clone(),
+                    parent.key.clone(),
+                )
             }
             plan::Base::Context(name) => {
                 return Err(BuildError::Unsupported {
@@ -86,28 +102,46 @@ impl StageBuilder<'_> {
                 text: step.text.clone(),
             });
             let step_key = self.step_key(&key, step, built)?;
-            let cached = if self.request.no_cache { None } else { self.cached(&step_key, &layers) };
+            let cached = if self.request.no_cache {
+                None
+            } else {
+                self.cached(&step_key, &layers)
+            };
             let layer = match cached {
                 Some(layer) => {
                     self.steps_cached.fetch_add(1, Ordering::Relaxed);
-                    (self.events)(Event::StepCached { stage: label.clone(), step: index + 1, text: step.text.clone() });
+                    (self.events)(Event::StepCached {
+                        stage: label.clone(),
+                        step: index + 1,
+                        text: step.text.clone(),
+                    });
                     layer
                 }
                 None => {
                     let started = Instant::now();
                     let layer = self.run_step(&label, index + 1, step, &layers, built)?;
-                    let record = CacheRecord { diff_id: layer.diff_id.clone(), descriptor: layer.descriptor.clone() };
+                    let record = CacheRecord {
+                        diff_id: layer.diff_id.clone(),
+                        descriptor: layer.descriptor.clone(),
+                    };
                     if let Ok(bytes) = serde_json::to_vec(&record) {
                         self.store
                             .cache_put(step_key.hex(), &bytes)
-                            .map_err(|source| BuildError::StoreOp { what: format!("cache record {step_key}"), source })?;
+                            .map_err(|source| BuildError::StoreOp {
+                                what: format!("cache record {step_key}"),
+                                source,
+                            })?;
                     }
                     self.steps_run.fetch_add(1, Ordering::Relaxed);
                     (self.events)(Event::StepFinished {
                         stage: label.clone(),
                         step: index + 1,
                         elapsed: started.elapsed(),
-                        reason: if self.request.no_cache { "--no-cache".to_string() } else { "no cached result for its inputs".to_string() },
+                        reason: if self.request.no_cache {
+                            "--no-cache".to_string()
+                        } else {
+                            "no cached result for its inputs".to_string()
+                        },
                     });
                     layer
                 }
@@ -118,11 +152,20 @@ impl StageBuilder<'_> {
             }
             key = step_key;
         }
-        Ok(StageResult { layers, history, key })
+        Ok(StageResult {
+            layers,
+            history,
+            key,
+        })
     }
 
     fn location(&self, step: Option<&Step>) -> String {
-        let file = self.request.dockerfile.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = self
+            .request
+            .dockerfile
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match step {
             Some(step) => format!("{file}:{}", step.line),
             None => file,
@@ -142,7 +185,12 @@ impl StageBuilder<'_> {
     /// The step's cache key: the parent's key, the step's whole definition
     /// and state (which carries the env, user and workdir in effect), and the
     /// content of whatever it reads.
-    fn step_key(&self, parent: &Digest, step: &Step, built: &HashMap<StageId, StageResult>) -> Result<Digest, BuildError> {
+    fn step_key(
+        &self,
+        parent: &Digest,
+        step: &Step,
+        built: &HashMap<StageId, StageResult>,
+    ) -> Result<Digest, BuildError> {
         let mut key = CacheKey::new("step");
         key.field(parent.to_string())
             .field(format!("{:?}", step.op))
@@ -186,28 +234,46 @@ impl StageBuilder<'_> {
 
     /// WORKDIR creates directories owned by the current USER, resolved in
     /// the stage's /etc/passwd and /etc/group as COPY --chown is.
-    fn workdir_owner(&self, root: &Path, step: &Step, location: &str) -> Result<(u32, u32), BuildError> {
+    fn workdir_owner(
+        &self,
+        root: &Path,
+        step: &Step,
+        location: &str,
+    ) -> Result<(u32, u32), BuildError> {
         match step.state.user.as_deref() {
             None | Some("") => Ok((0, 0)),
             Some(user) => crate::copy::resolve_chown(user, root)
                 .map(|owner| (owner.uid, owner.gid))
-                .map_err(|source| BuildError::Copy { location: location.to_string(), instruction: step.text.clone(), source }),
+                .map_err(|source| BuildError::Copy {
+                    location: location.to_string(),
+                    instruction: step.text.clone(),
+                    source,
+                }),
         }
     }
 
     fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
-        layers.iter().map(|layer| self.images.layer_dir(layer)).collect()
+        layers
+            .iter()
+            .map(|layer| self.images.layer_dir(layer))
+            .collect()
     }
 
     fn work_dir(&self) -> Result<tempfile::TempDir, BuildError> {
         // Snapshots live on the store's filesystem so that a committed upper
         // dir can be renamed into the store instead of copied.
         let parent = self.store.root().join("tmp");
-        std::fs::create_dir_all(&parent).map_err(|source| BuildError::WorkDir { path: parent.clone(), source })?;
+        std::fs::create_dir_all(&parent).map_err(|source| BuildError::WorkDir {
+            path: parent.clone(),
+            source,
+        })?;
         tempfile::Builder::new()
             .prefix("step-")
             .tempdir_in(&parent)
-            .map_err(|source| BuildError::WorkDir { path: parent, source })
+            .map_err(|source| BuildError::WorkDir {
+                path: parent,
+                source,
+            })
     }
 
     fn run_step(
@@ -219,20 +285,27 @@ impl StageBuilder<'_> {
         built: &HashMap<StageId, StageResult>,
     ) -> Result<LayerRef, BuildError> {
         let location = self.location(Some(step));
-        let snapshot_error = |source| BuildError::Snapshot { location: location.clone(), instruction: step.text.clone(), source };
+        let snapshot_error = |source| BuildError::Snapshot {
+            location: location.clone(),
+            instruction: step.text.clone(),
+            source,
+        };
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
+        let prepared =
+            snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
         match &step.op {
             Op::Run(run) => self.run(label, index, step, run, &prepared.root, &location)?,
             Op::Copy(copy) => self.copy(step, copy, &prepared.root, built, &location)?,
             Op::Workdir { path } => {
                 let owner = self.workdir_owner(&prepared.root, step, &location)?;
-                crate::rootfs::mkdir_all(&prepared.root, path, owner).map_err(|source| BuildError::Workdir {
-                    location: location.clone(),
-                    instruction: step.text.clone(),
-                    path: path.clone(),
-                    source,
+                crate::rootfs::mkdir_all(&prepared.root, path, owner).map_err(|source| {
+                    BuildError::Workdir {
+                        location: location.clone(),
+                        instruction: step.text.clone(),
+                        path: path.clone(),
+                        source,
+                    }
                 })?;
             }
             Op::Config => {}
@@ -243,7 +316,13 @@ impl StageBuilder<'_> {
 
     /// Writes the diff as a layer blob and keeps the diff itself as that
     /// layer's unpacked directory, so later steps mount it without unpacking.
-    fn commit_layer(&self, diff: &Path, layers: &[LayerRef], step: &Step, location: &str) -> Result<LayerRef, BuildError> {
+    fn commit_layer(
+        &self,
+        diff: &Path,
+        layers: &[LayerRef],
+        step: &Step,
+        location: &str,
+    ) -> Result<LayerRef, BuildError> {
         let options = layer::WriteOptions {
             compression: self.request.compression,
             source_date_epoch: self.request.source_date_epoch,
@@ -252,25 +331,36 @@ impl StageBuilder<'_> {
         let mut layer_error = None;
         let mut written = None;
         self.store
-            .write_blob(None, &mut |out| match layer::write_layer(diff, out, &options) {
-                Ok(layer) => {
-                    written = Some(layer);
-                    Ok(())
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    layer_error = Some(e);
-                    Err(std::io::Error::other(message))
-                }
-            })
+            .write_blob(
+                None,
+                &mut |out| match layer::write_layer(diff, out, &options) {
+                    Ok(layer) => {
+                        written = Some(layer);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let message = e.to_string();
+                        layer_error = Some(e);
+                        Err(std::io::Error::other(message))
+                    }
+                },
+            )
             .map_err(|source| match layer_error.take() {
-                Some(source) => BuildError::WriteLayer { location: location.to_string(), instruction: step.text.clone(), source },
-                None => BuildError::StoreOp { what: format!("layer of {location}"), source },
+                Some(source) => BuildError::WriteLayer {
+                    location: location.to_string(),
+                    instruction: step.text.clone(),
+                    source,
+                },
+                None => BuildError::StoreOp {
+                    what: format!("layer of {location}"),
+                    source,
+                },
             })?;
-        let written = written.ok_or_else(|| BuildError::StoreOp {
-            what: format!("layer of {location}"),
-            source: store::StoreError::Incomplete,
-        })?;
+        let Some(written) = written else {
+            return Err(BuildError::InternalGraph(format!(
+                "the layer writer of {location} reported no layer"
+            )));
+        };
         let parent = layers.last().map(|l| &l.chain_id);
         let chain = chain_id(parent, &written.diff_id);
         if self.store.layer_dir(&chain).is_none() {
@@ -280,7 +370,10 @@ impl StageBuilder<'_> {
                     // the store hands us.
                     std::fs::rename(diff, target).map_err(Into::into)
                 })
-                .map_err(|source| BuildError::StoreOp { what: format!("layer dir {chain}"), source })?;
+                .map_err(|source| BuildError::StoreOp {
+                    what: format!("layer dir {chain}"),
+                    source,
+                })?;
         }
         Ok(LayerRef {
             descriptor: Descriptor::new(written.media_type, written.digest, written.size),
@@ -290,7 +383,15 @@ impl StageBuilder<'_> {
         })
     }
 
-    fn run(&self, label: &str, index: usize, step: &Step, run: &plan::RunOp, root: &Path, location: &str) -> Result<(), BuildError> {
+    fn run(
+        &self,
+        label: &str,
+        index: usize,
+        step: &Step,
+        run: &plan::RunOp,
+        root: &Path,
+        location: &str,
+    ) -> Result<(), BuildError> {
         if run.security_insecure && !self.request.allow_insecure {
             return Err(BuildError::Unsupported {
                 location: location.to_string(),
@@ -316,15 +417,23 @@ impl StageBuilder<'_> {
                 plan::NetworkMode::None => executor::Network::None,
                 _ => executor::Network::Host,
             },
-            security: if run.security_insecure { executor::Security::Insecure } else { executor::Security::Sandbox },
+            security: if run.security_insecure {
+                executor::Security::Insecure
+            } else {
+                executor::Security::Sandbox
+            },
             mounts: Vec::new(),
             helper_program: self.request.helper_program.clone(),
         };
         let mut tail: VecDeque<String> = VecDeque::new();
         let mut partial: Vec<u8> = Vec::new();
-        let mut emit = |line: &[u8], tail: &mut VecDeque<String>| {
+        let emit = |line: &[u8], tail: &mut VecDeque<String>| {
             let line = String::from_utf8_lossy(line).into_owned();
-            (self.events)(Event::Output { stage: label.to_string(), step: index, line: line.clone() });
+            (self.events)(Event::Output {
+                stage: label.to_string(),
+                step: index,
+                line: line.clone(),
+            });
             tail.push_back(line);
             if tail.len() > 20 {
                 tail.pop_front();
@@ -337,7 +446,11 @@ impl StageBuilder<'_> {
                 emit(&line[..line.len() - 1], &mut tail);
             }
         })
-        .map_err(|source| BuildError::Exec { location: location.to_string(), instruction: step.text.clone(), source })?;
+        .map_err(|source| BuildError::Exec {
+            location: location.to_string(),
+            instruction: step.text.clone(),
+            source,
+        })?;
         if !partial.is_empty() {
             let rest = std::mem::take(&mut partial);
             emit(&rest, &mut tail);
@@ -361,7 +474,11 @@ impl StageBuilder<'_> {
         built: &HashMap<StageId, StageResult>,
         location: &str,
     ) -> Result<(), BuildError> {
-        let copy_error = |source| BuildError::Copy { location: location.to_string(), instruction: step.text.clone(), source };
+        let copy_error = |source| BuildError::Copy {
+            location: location.to_string(),
+            instruction: step.text.clone(),
+            source,
+        };
         // A stage or image source is mounted read-only for the copy's
         // duration; the guard unmounts it.
         let mut _view: Option<(snapshot::Prepared, tempfile::TempDir)> = None;
@@ -389,7 +506,11 @@ impl StageBuilder<'_> {
                 });
             }
         };
-        let ignore = if is_context { self.context.ignore.as_ref() } else { None };
+        let ignore = if is_context {
+            self.context.ignore.as_ref()
+        } else {
+            None
+        };
         if !copy.sources.is_empty() {
             let request = crate::copy::CopyRequest {
                 source_root: &source_root,
@@ -412,8 +533,13 @@ impl StageBuilder<'_> {
             for file in &copy.inline_sources {
                 let path = inline.path().join(&file.path);
                 std::fs::write(&path, &file.data)
-                    .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file.mode)))
-                    .map_err(|source| BuildError::WorkDir { path: path.clone(), source })?;
+                    .and_then(|()| {
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file.mode))
+                    })
+                    .map_err(|source| BuildError::WorkDir {
+                        path: path.clone(),
+                        source,
+                    })?;
                 names.push(file.path.clone());
             }
             let request = crate::copy::CopyRequest {
@@ -435,24 +561,36 @@ impl StageBuilder<'_> {
     }
 
     /// A mounted view of a finished root filesystem, for rootfs outputs.
-    pub fn root_view(&self, layers: &[LayerRef]) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
+    pub fn root_view(
+        &self,
+        layers: &[LayerRef],
+    ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| BuildError::Snapshot {
-            location: self.location(None),
-            instruction: "export".to_string(),
-            source,
+        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
+            BuildError::Snapshot {
+                location: self.location(None),
+                instruction: "export".to_string(),
+                source,
+            }
         })?;
         Ok((prepared, work))
     }
 
-    fn view(&self, layers: &[LayerRef], step: &Step, location: &str) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
+    fn view(
+        &self,
+        layers: &[LayerRef],
+        step: &Step,
+        location: &str,
+    ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| BuildError::Snapshot {
-            location: location.to_string(),
-            instruction: step.text.clone(),
-            source,
+        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
+            BuildError::Snapshot {
+                location: location.to_string(),
+                instruction: step.text.clone(),
+                source,
+            }
         })?;
         // The mount is dropped (unmounted) before its work dir is removed.
         Ok((prepared, work))
