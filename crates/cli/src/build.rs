@@ -63,14 +63,14 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
     match outcome {
         Ok(outcome) => {
             let id = outcome.config_digest.to_string();
-            if let Some(path) = &args.iidfile {
-                if let Err(error) = std::fs::write(path, &id) {
-                    report::message(&format!(
-                        "cannot write --iidfile {}: {error}",
-                        path.display()
-                    ));
-                    return ExitCode::FAILURE;
-                }
+            if let Some(path) = &args.iidfile
+                && let Err(error) = std::fs::write(path, &id)
+            {
+                report::message(&format!(
+                    "cannot write --iidfile {}: {error}",
+                    path.display()
+                ));
+                return ExitCode::FAILURE;
             }
             if let Some(path) = &args.metadata_file {
                 let metadata = serde_json::json!({

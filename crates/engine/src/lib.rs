@@ -25,6 +25,11 @@
 //! Architecture Invariant: no terminal rendering and no clap. Progress goes
 //! out as [`Event`]s; the CLI decides how to show them.
 
+// BuildError carries the Dockerfile text and line for display; it is only
+// built on the failure path, once per build, so its size costs nothing worth
+// the noise of boxing every variant.
+#![allow(clippy::result_large_err)]
+
 pub mod copy;
 
 mod context;
