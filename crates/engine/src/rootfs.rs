@@ -35,12 +35,26 @@ pub(crate) fn clean(path: &str) -> Vec<&str> {
 /// Resolves `relative` inside `root`, following every symlink inside the
 /// root. Returns `None` when a component does not exist.
 pub(crate) fn resolve(root: &Path, relative: &str) -> Option<PathBuf> {
+    let (resolved, complete) = resolve_components(root, relative)?;
+    complete.then(|| resolved.iter().fold(root.to_path_buf(), |p, c| p.join(c)))
+}
+
+/// Like [`resolve`], but components that do not exist are kept as written,
+/// so a path through a dangling symlink names where the link points, as
+/// Docker's `FollowSymlinkInScope` does. `None` only for a symlink loop.
+fn resolve_lenient(root: &Path, relative: &str) -> Option<Vec<String>> {
+    resolve_components(root, relative).map(|(resolved, _)| resolved)
+}
+
+/// The resolved components, and whether every one of them exists.
+fn resolve_components(root: &Path, relative: &str) -> Option<(Vec<String>, bool)> {
     let mut pending: Vec<String> = clean(relative)
         .into_iter()
         .rev()
         .map(str::to_string)
         .collect();
     let mut resolved: Vec<String> = Vec::new();
+    let mut complete = true;
     let mut hops = 0;
     while let Some(component) = pending.pop() {
         if component == ".." {
@@ -54,58 +68,57 @@ pub(crate) fn resolve(root: &Path, relative: &str) -> Option<PathBuf> {
             .iter()
             .fold(root.to_path_buf(), |p, c| p.join(c))
             .join(&component);
-        let meta = fs::symlink_metadata(&candidate).ok()?;
-        if meta.file_type().is_symlink() {
-            hops += 1;
-            if hops > MAX_SYMLINKS {
-                return None;
+        match fs::symlink_metadata(&candidate) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                hops += 1;
+                if hops > MAX_SYMLINKS {
+                    return None;
+                }
+                let target = fs::read_link(&candidate).ok()?;
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    resolved.clear();
+                }
+                for part in target.split('/').rev() {
+                    pending.push(part.to_string());
+                }
             }
-            let target = fs::read_link(&candidate).ok()?;
-            let target = target.to_string_lossy().into_owned();
-            if target.starts_with('/') {
-                resolved.clear();
+            Ok(_) => resolved.push(component),
+            Err(_) => {
+                complete = false;
+                resolved.push(component);
             }
-            for part in target.split('/').rev() {
-                pending.push(part.to_string());
-            }
-        } else {
-            resolved.push(component);
         }
     }
-    Some(resolved.iter().fold(root.to_path_buf(), |p, c| p.join(c)))
+    Some((resolved, complete))
 }
 
 /// Creates `path` (absolute in the container) and its missing parents inside
 /// `root`, with mode 0755 and the given owner, following symlinks inside the
-/// root. Existing directories are left as they are, as BuildKit's
-/// `MkdirAll` with `WithParents` does.
+/// root (a dangling one is created where it points). Existing directories
+/// are left as they are, as BuildKit's `MkdirAll` with `WithParents` does.
 pub(crate) fn mkdir_all(root: &Path, path: &str, owner: (u32, u32)) -> std::io::Result<()> {
-    let mut resolved = String::new();
-    for component in clean(path) {
-        let next = format!("{resolved}/{component}");
-        match resolve(root, &next) {
-            Some(existing) => {
-                if !existing.is_dir() {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::NotADirectory,
-                        format!("{next} exists and is not a directory"),
-                    ));
-                }
-                resolved = existing
-                    .strip_prefix(root)
-                    .map(|p| format!("/{}", p.to_string_lossy()))
-                    .unwrap_or_default();
+    let components = resolve_lenient(root, path).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{path}: too many levels of symbolic links"),
+        )
+    })?;
+    let mut current = root.to_path_buf();
+    for component in components {
+        current.push(component);
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    format!("{} exists and is not a directory", current.display()),
+                ));
             }
-            None => {
-                let parent = resolve(root, &resolved).unwrap_or_else(|| root.to_path_buf());
-                let created = parent.join(component);
-                fs::create_dir(&created)?;
-                fs::set_permissions(&created, fs::Permissions::from_mode(0o755))?;
-                std::os::unix::fs::lchown(&created, Some(owner.0), Some(owner.1))?;
-                resolved = created
-                    .strip_prefix(root)
-                    .map(|p| format!("/{}", p.to_string_lossy()))
-                    .unwrap_or_default();
+            Err(_) => {
+                fs::create_dir(&current)?;
+                fs::set_permissions(&current, fs::Permissions::from_mode(0o755))?;
+                std::os::unix::fs::lchown(&current, Some(owner.0), Some(owner.1))?;
             }
         }
     }
