@@ -395,3 +395,41 @@ fn copy_mtimes(from: &Path, to: &Path) {
         tree::set_mtime(&other, meta.mtime());
     }
 }
+
+/// The uncompressed format is part of every cache key downstream (diffIDs),
+/// so any change to header building must be deliberate: this pins the bytes
+/// of a fixed tree. Compressed bytes are not pinned here, since they depend
+/// on the codec versions in Cargo.lock.
+#[test]
+fn uncompressed_format_is_pinned() {
+    if !tree::require_root("the fixture sets owners") {
+        return;
+    }
+    let source = tempfile::tempdir().unwrap();
+    tree::build(
+        source.path(),
+        "
+        dir etc 755 0:0
+        file etc/hosts 644 0:0 127.0.0.1 localhost
+        symlink etc/link hosts
+        hardlink etc/hard etc/hosts
+        file etc/ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd 600 1000:3000000 long
+        xattr etc/hosts user.k v
+        whiteout gone
+        dir var 700 0:0
+        opaque var
+        mtime etc/hosts 1000000000
+        mtime etc/link 1000000000
+        mtime etc/ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd 1000000000
+        mtime gone 1000000000
+        mtime var 1000000000
+        mtime etc 1000000000
+        ",
+    );
+    let (written, _) = write(source.path(), Compression::Uncompressed, 1, None);
+    assert_eq!(
+        written.diff_id.to_string(),
+        "sha256:fa561faeb8fe5fc82db15a05af2541f7d264b2df8675295af2fdcfcc12941ecf",
+        "the layer tar format changed; if deliberate, update the pin and say why in the commit"
+    );
+}
