@@ -433,3 +433,64 @@ fn uncompressed_format_is_pinned() {
         "the layer tar format changed; if deliberate, update the pin and say why in the commit"
     );
 }
+
+/// Accepts `budget` bytes, then fails like a full disk.
+struct FailingWriter {
+    budget: usize,
+}
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.budget == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full",
+            ));
+        }
+        let n = buf.len().min(self.budget);
+        self.budget -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Regression: the gzip pipeline runs the compressor on other threads; an
+/// output error must come back as an error, not a hang or a panic.
+#[test]
+fn output_and_input_errors_are_reported() {
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(source.path().join("big"), tree::pseudo_random(4 << 20)).unwrap();
+    for compression in COMPRESSIONS {
+        for budget in [0, 1000, 300_000] {
+            let result = write_layer(
+                source.path(),
+                &mut FailingWriter { budget },
+                &WriteOptions {
+                    compression,
+                    threads: 2,
+                    ..Default::default()
+                },
+            );
+            assert!(
+                matches!(result, Err(layer::LayerError::WriteLayer { .. })),
+                "{compression:?} budget {budget}: {result:?}"
+            );
+        }
+        let missing = source.path().join("missing");
+        let result = write_layer(
+            &missing,
+            &mut Vec::new(),
+            &WriteOptions {
+                compression,
+                threads: 2,
+                ..Default::default()
+            },
+        );
+        assert!(
+            matches!(&result, Err(layer::LayerError::ReadDiff { path, .. }) if *path == missing),
+            "{compression:?}: {result:?}"
+        );
+    }
+}
