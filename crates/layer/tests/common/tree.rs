@@ -17,6 +17,7 @@
 //! chmod    PATH MODE
 //! chown    PATH UID:GID
 //! append   PATH TEXT                     (modify in place: same inode)
+//! overwrite PATH TEXT                    (rewrite in place: same inode)
 //! ```
 #![allow(dead_code)]
 
@@ -109,6 +110,15 @@ pub fn build(root: &Path, spec: &str) {
             }
             "chmod" => chmod(&path, arg()),
             "chown" => chown(&path, arg()),
+            "overwrite" => {
+                let text = words.next().unwrap_or("");
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&path)
+                    .unwrap();
+                file.write_all(text.as_bytes()).unwrap();
+            }
             "append" => {
                 let text = words.next().unwrap_or("");
                 fs::OpenOptions::new()
