@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks of ../shared/bench/README.md: for each scenario, hyperfine
+# medians of cold / warm / incremental builds with decant, and with docker
+# (BuildKit) and buildah when they are installed, plus image size and peak RSS.
+# Results go to a markdown file. Never in CI: shared 2-core machines make
+# numbers that mean nothing.
+#
+#   bash ../shared/bench/setup.sh [--peers]     # once: registry, base images, peers
+#   bash bench/run.sh [scenario...]             # default: every scenario
+#   env: DECANT (binary; default target/release/decant, built if missing),
+#        RUNS (default 5), OUT (markdown file), BENCH_WORK (work dir)
+#
+# cold = base images in the builder's store, no build cache: decant starts each
+# run from a copy of a store holding only the pulled bases; peers use --no-cache.
+# warm = rebuild with nothing changed. incremental = rebuild after appending a
+# comment line to the file named in the scenario's bench.conf.
+set -euo pipefail
+if [ "${CI:-}" = true ]; then echo "bench/run.sh does not run in CI" >&2; exit 1; fi
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# ../shared, or the nearest ancestor's shared/ (worktrees sit deeper than CI's clone).
+shared_dir() {
+  local d=$PWD
+  while [ "$d" != / ]; do d=$(dirname "$d"); [ -d "$d/shared/conformance" ] && { echo "$d/shared"; return; }; done
+  echo "$(dirname "$PWD")/shared"
+}
+SHARED=${DECANT_SHARED_DIR:-$(shared_dir)}
+RUNS=${RUNS:-5}
+W=${BENCH_WORK:-/var/tmp/decant-bench/run}
+OUT=${OUT:-$PWD/target/bench/results-$(date -u +%Y%m%dT%H%M%SZ).md}
+export CONTAINERS_REGISTRIES_CONF=${CONTAINERS_REGISTRIES_CONF:-/var/tmp/decant-bench/registries.conf}
+[ -f "$CONTAINERS_REGISTRIES_CONF" ] || { echo "first run: bash $SHARED/bench/setup.sh" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "needs hyperfine (bench/setup.sh installs it)" >&2; exit 1; }
+if [ -z "${DECANT:-}" ]; then DECANT=$PWD/target/release/decant; [ -x "$DECANT" ] || cargo build --release -p cli; fi
+peers=()
+DOCKER_BUILDKIT=1 /usr/bin/docker info >/dev/null 2>&1 && peers+=(docker)
+command -v buildah >/dev/null && peers+=(buildah)
+mkdir -p "$W" "$(dirname "$OUT")"
+scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || mapfile -t scenarios < <(ls "$SHARED/bench/scenarios")
+
+# Images a Dockerfile pulls: FROM and COPY --from= values that are not stages.
+base_images() {
+  awk 'toupper($1)=="FROM" { i=2; while ($i ~ /^--/) i++; img[$i]=1; if (toupper($(i+1))=="AS") st[tolower($(i+2))]=1 }
+       toupper($1)=="COPY" { for (i=2;i<=NF;i++) if ($i ~ /^--from=/) { v=substr($i,8); if (v ~ /[:\/]/) img[v]=1 } }
+       END { for (x in img) if (!(tolower(x) in st) && x != "scratch") print x }' "$1"
+}
+
+{ echo "# decant end-to-end benchmarks"; echo
+  echo "$(date -u +%FT%TZ), $(nproc) cores, $RUNS runs per command, peers: ${peers[*]:-none}"
+  echo "decant: $("$DECANT" --version 2>/dev/null || echo "$DECANT")"; echo; } > "$OUT"
+
+for s in "${scenarios[@]}"; do
+  src=$SHARED/bench/scenarios/$s; dir=$W/$s
+  mkdir -p "$dir"; cp -a "$src/." "$dir/"
+  ctx=$dir
+  if [ -f "$dir/gen-context.py" ]; then python3 "$dir/gen-context.py" "$dir/context"; ctx=$dir/context; fi
+  file=$ctx/$(sed -n 's/^# bench-incremental-file: //p' "$dir/bench.conf")
+  comment=$(sed -n 's/^# bench-incremental-comment: //p' "$dir/bench.conf")
+  cp "$file" "$W/$s.orig"
+  seed=$W/seed-$s root=$W/root-$s
+  rm -rf "$seed"; mkdir -p "$seed"
+  for img in $(base_images "$dir/Dockerfile"); do "$DECANT" --root "$seed" pull "$img" >/dev/null; done
+
+  decant="'$DECANT' --root '$root' build -f '$dir/Dockerfile' -t bench-$s '$ctx'"
+  declare -A peer_cmd
+  peer_cmd[docker]="DOCKER_BUILDKIT=1 /usr/bin/docker build -q --network=none -f '$dir/Dockerfile' -t bench-$s '$ctx'"
+  peer_cmd[buildah]="buildah bud -q --layers --network=none -f '$dir/Dockerfile' -t bench-$s '$ctx'"
+  edit="printf '%s bench %s\n' '$comment' \"\$(date +%s%N)\" >> '$file'"
+  for mode in cold warm incremental; do
+    args=(--style basic -r "$RUNS" --export-markdown "$W/$s-$mode.md" -n decant)
+    case $mode in
+      cold) args+=(--prepare "rm -rf '$root' && cp -a '$seed' '$root'" "$decant");;
+      warm) args+=(-w 1 "$decant");;
+      incremental) args+=(-w 1 --prepare "$edit" "$decant");;
+    esac
+    for p in "${peers[@]}"; do
+      cmd=${peer_cmd[$p]}; args+=(-n "$p")
+      case $mode in
+        cold) args+=(--prepare true "$cmd --no-cache");;
+        warm) args+=(--prepare true "$cmd");;
+        incremental) args+=(--prepare "$edit" "$cmd");;
+      esac
+    done
+    # hyperfine wants one --prepare per command or one for all; warm decant has none.
+    [ "$mode" = warm ] && [ ${#peers[@]} -gt 0 ] && args=(--prepare true "${args[@]}")
+    hyperfine "${args[@]}"
+    { echo "## $s: $mode"; echo; cat "$W/$s-$mode.md"; echo; } >> "$OUT"
+  done
+  cp "$W/$s.orig" "$file"
+
+  /usr/bin/time -o "$W/$s.rss" -f '%M' "$DECANT" --root "$root" build -f "$dir/Dockerfile" \
+    --output "type=oci,dest=$W/$s.tar" "$ctx" >/dev/null 2>"$W/$s.build.log" || true
+  rss=$(tail -n1 "$W/$s.rss" 2>/dev/null || echo "?")
+  size=$(stat -c %s "$W/$s.tar" 2>/dev/null || echo "?")
+  { echo "$s: image (OCI tarball, compressed) $size bytes; peak RSS of a warm build ${rss} KiB"; echo; } >> "$OUT"
+done
+echo "results: $OUT"

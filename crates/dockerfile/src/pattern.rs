@@ -1,2 +1,0 @@
-//! Go `filepath.Match` (COPY/ADD wildcards) and moby patternmatcher
-//! (`.dockerignore`, `COPY --exclude`) semantics.

@@ -1,0 +1,3 @@
+FROM --platform=$BUILDPLATFORM golang:1.22 AS Build
+FROM build as second
+FROM scratch

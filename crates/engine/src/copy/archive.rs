@@ -1,0 +1,349 @@
+//! ADD's local archive extraction (buildkit `solver/llbsolver/file/unpack.go`
+//! over moby/go-archive `chrootarchive.Untar`).
+//!
+//! Detection is by content, as `isArchivePath` does: the file is decompressed
+//! by magic number (gzip, bzip2, xz, zstd, or none) and is an archive when the
+//! first 512 bytes are a tar header with a valid checksum. An empty file or a
+//! `.tar` that is not one is copied as a file instead.
+//!
+//! Extraction is confined to the destination directory the way the chroot
+//! confines go-archive: entry names are cleaned and may not climb out, the
+//! parent of every entry is resolved inside the destination (absolute links
+//! restart there), the final component is replaced, never followed; hardlink
+//! targets are resolved the same way, so a link to `/etc/shadow` names the
+//! destination's own file. Relative symlink targets that climb out of the
+//! destination are refused (go-archive's breakout check).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Component, Path, PathBuf};
+
+use super::CopyError;
+use super::owner::Owner;
+use super::resolve::{InRoot, is_missing, resolve_in_root};
+use super::tree::{Copier, chmod_checked, create_new_file, lchown};
+
+const TAR_BLOCK: usize = 512;
+
+fn decompressed(file: File) -> io::Result<Box<dyn Read>> {
+    let mut reader = BufReader::new(file);
+    let magic = reader.fill_buf()?.to_vec();
+    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(reader))
+    } else if magic.starts_with(b"BZh") {
+        Box::new(bzip2::read::MultiBzDecoder::new(reader))
+    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Box::new(xz2::read::XzDecoder::new_multi_decoder(reader))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(reader)?)
+    } else {
+        Box::new(reader)
+    })
+}
+
+/// Whether a header block is a tar header: not all zeros (end of archive)
+/// and its checksum field matches (POSIX: sum of the bytes with the checksum
+/// field taken as spaces; old tars summed signed bytes, accept both).
+fn is_tar_header(block: &[u8; TAR_BLOCK]) -> bool {
+    if block.iter().all(|&b| b == 0) {
+        return false;
+    }
+    let field = &block[148..156];
+    let text: String = field
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as char)
+        .collect();
+    let Ok(want) = u64::from_str_radix(text.trim(), 8) else {
+        return false;
+    };
+    let mut unsigned: u64 = 0;
+    let mut signed: i64 = 0;
+    for (i, &b) in block.iter().enumerate() {
+        let b = if (148..156).contains(&i) { b' ' } else { b };
+        unsigned += u64::from(b);
+        signed += i64::from(b as i8);
+    }
+    want == unsigned || want as i64 == signed
+}
+
+/// `isArchivePath`: a regular file whose (decompressed) start is a tar header.
+pub(crate) fn is_archive(path: &Path) -> bool {
+    let Ok(file) = open_nofollow(path) else {
+        return false;
+    };
+    let Ok(mut reader) = decompressed(file) else {
+        return false;
+    };
+    let mut block = [0u8; TAR_BLOCK];
+    match reader.read_exact(&mut block) {
+        Ok(()) => is_tar_header(&block),
+        Err(_) => false,
+    }
+}
+
+fn open_nofollow(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Clean, relative components of an entry name; None when it climbs out of
+/// the destination.
+fn entry_components(name: &Path) -> Option<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for c in name.components() {
+        match c {
+            Component::Normal(n) => out.push(PathBuf::from(n)),
+            Component::ParentDir => {
+                out.pop()?;
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Some(out)
+}
+
+/// Extracts `archive` (in the source root) into the directory `dest`.
+pub(crate) fn extract(
+    archive: &InRoot,
+    dest: &InRoot,
+    chown: Option<Owner>,
+    copier: &mut Copier,
+) -> Result<(), CopyError> {
+    let read_err = |source| CopyError::ArchiveRead {
+        path: archive.rel.clone(),
+        source,
+    };
+    let file = open_nofollow(&archive.host).map_err(read_err)?;
+    let mut tar = tar::Archive::new(decompressed(file).map_err(read_err)?);
+    // Directory times are set last: creating entries inside changes them.
+    let mut dir_times: Vec<(PathBuf, PathBuf, i64)> = Vec::new();
+    for entry in tar.entries().map_err(read_err)? {
+        let mut entry = entry.map_err(read_err)?;
+        let raw_name = entry.path().map_err(read_err)?.into_owned();
+        let reject = |reason| CopyError::ArchiveEntryRejected {
+            archive: archive.rel.clone(),
+            entry: raw_name.to_string_lossy().into_owned(),
+            reason,
+        };
+        let Some(mut comps) = entry_components(&raw_name) else {
+            return Err(reject("climbs out of the destination"));
+        };
+        let kind = entry.header().entry_type();
+        if kind.is_pax_global_extensions()
+            || kind.is_pax_local_extensions()
+            || kind.is_gnu_longname()
+        {
+            continue;
+        }
+        let Some(name) = comps.pop() else {
+            // "." or "/": go-archive leaves the destination itself alone.
+            continue;
+        };
+        let parent_rel: PathBuf = comps.iter().collect();
+        let parent = resolve_in_root(&dest.host, &parent_rel, true)?;
+        let parent = InRoot {
+            host: parent.host,
+            rel: dest
+                .rel
+                .join(parent.rel.strip_prefix("/").unwrap_or(&parent.rel)),
+        };
+        mkdir_implied(&dest.host, &parent, copier)?;
+        let target = parent.join(name.as_os_str());
+
+        let is_dir = kind.is_dir();
+        match std::fs::symlink_metadata(&target.host) {
+            Ok(m) if m.is_dir() && is_dir => {}
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&target.host).map_err(|source| {
+                CopyError::RemoveExisting {
+                    path: target.rel.clone(),
+                    source,
+                }
+            })?,
+            Ok(_) => {
+                std::fs::remove_file(&target.host).map_err(|source| CopyError::RemoveExisting {
+                    path: target.rel.clone(),
+                    source,
+                })?
+            }
+            Err(e) if is_missing(&e) => {}
+            Err(source) => {
+                return Err(CopyError::Resolve {
+                    path: target.rel.clone(),
+                    source,
+                });
+            }
+        }
+
+        let header = entry.header();
+        let mode = header.mode().map_err(read_err)? & 0o7777;
+        let mtime = header.mtime().map_err(read_err)? as i64;
+        let (uid, gid) = match chown {
+            Some(o) => (o.uid, o.gid),
+            None => (
+                header.uid().map_err(read_err)? as u32,
+                header.gid().map_err(read_err)? as u32,
+            ),
+        };
+        let link_name = entry.link_name().map_err(read_err)?.map(|l| l.into_owned());
+        let mut is_symlink = false;
+        if is_dir {
+            if std::fs::symlink_metadata(&target.host).is_err() {
+                std::fs::create_dir(&target.host).map_err(|source| CopyError::CreateDirectory {
+                    path: target.rel.clone(),
+                    source,
+                })?;
+            }
+        } else if kind.is_file() || kind.is_contiguous() {
+            let mut out = create_new_file(&target.host).map_err(|source| CopyError::WriteFile {
+                path: target.rel.clone(),
+                source,
+            })?;
+            let n = io::copy(&mut entry, &mut out).map_err(|source| CopyError::WriteFile {
+                path: target.rel.clone(),
+                source,
+            })?;
+            copier.count_bytes(n);
+        } else if kind.is_hard_link() {
+            let Some(link) = link_name else {
+                return Err(reject("is a hard link without a target"));
+            };
+            let Some(link_comps) = entry_components(&link) else {
+                return Err(reject("hard links outside the destination"));
+            };
+            let link_rel: PathBuf = link_comps.iter().collect();
+            let resolved = resolve_in_root(&dest.host, &link_rel, false)?;
+            std::fs::hard_link(&resolved.host, &target.host).map_err(|source| {
+                CopyError::CreateHardlink {
+                    path: target.rel.clone(),
+                    target: link.clone(),
+                    source,
+                }
+            })?;
+        } else if kind.is_symlink() {
+            let Some(link) = link_name else {
+                return Err(reject("is a symlink without a target"));
+            };
+            if !link.is_absolute() {
+                let mut joined: PathBuf = comps.iter().collect();
+                joined.push(&link);
+                if entry_components(&joined).is_none() {
+                    return Err(reject("is a symlink pointing outside the destination"));
+                }
+            }
+            std::os::unix::fs::symlink(&link, &target.host).map_err(|source| {
+                CopyError::CreateSymlink {
+                    path: target.rel.clone(),
+                    source,
+                }
+            })?;
+            is_symlink = true;
+        } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
+            let file_type = if kind.is_fifo() {
+                rustix::fs::FileType::Fifo
+            } else if kind.is_block_special() {
+                rustix::fs::FileType::BlockDevice
+            } else {
+                rustix::fs::FileType::CharacterDevice
+            };
+            let major = header.device_major().map_err(read_err)?.unwrap_or(0);
+            let minor = header.device_minor().map_err(read_err)?.unwrap_or(0);
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                &target.host,
+                file_type,
+                rustix::fs::Mode::from_raw_mode(mode),
+                rustix::fs::makedev(major, minor),
+            )
+            .map_err(|e| CopyError::CreateNode {
+                path: target.rel.clone(),
+                source: e.into(),
+            })?;
+        } else {
+            // Other entry types (GNU sparse, volume labels, ...) carry no
+            // file go-archive would create either.
+            continue;
+        }
+        copier.count_entry();
+        lchown(&target.host, &target.rel, uid, gid)?;
+        if !is_symlink {
+            chmod_checked(&target.host, &target.rel, mode)?;
+        }
+        if let Ok(Some(pax)) = entry.pax_extensions() {
+            for ext in pax.flatten() {
+                // Best effort, as go-archive's BestEffortXattrs: counted, not fatal.
+                if let Some(key) = ext.key().ok().and_then(|k| k.strip_prefix("SCHILY.xattr."))
+                    && xattr::set(&target.host, key, ext.value_bytes()).is_err()
+                {
+                    copier.count_xattr_skipped();
+                }
+            }
+        }
+        if is_dir {
+            dir_times.push((target.host.clone(), target.rel.clone(), mtime));
+        } else {
+            set_mtime(&target.host, &target.rel, mtime)?;
+        }
+    }
+    for (host, rel, mtime) in dir_times.iter().rev() {
+        set_mtime(host, rel, *mtime)?;
+    }
+    Ok(())
+}
+
+/// Parents an archive implies without listing them: 0755 root:root, like
+/// go-archive's `MkdirAllAndChownNew(parent, 0755, rootIDs)`.
+fn mkdir_implied(root: &Path, dir: &InRoot, copier: &mut Copier) -> Result<(), CopyError> {
+    let rel_in_dest = dir.host.strip_prefix(root).unwrap_or(Path::new(""));
+    let mut host = root.to_path_buf();
+    for comp in rel_in_dest.components() {
+        host.push(comp);
+        match std::fs::symlink_metadata(&host) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => {
+                return Err(CopyError::NotADirectory {
+                    path: dir.rel.clone(),
+                });
+            }
+            Err(e) if is_missing(&e) => {}
+            Err(source) => {
+                return Err(CopyError::Resolve {
+                    path: dir.rel.clone(),
+                    source,
+                });
+            }
+        }
+        std::fs::create_dir(&host).map_err(|source| CopyError::CreateDirectory {
+            path: dir.rel.clone(),
+            source,
+        })?;
+        lchown(&host, &dir.rel, 0, 0)?;
+        chmod_checked(&host, &dir.rel, 0o755)?;
+        copier.count_entry();
+    }
+    Ok(())
+}
+
+fn set_mtime(host: &Path, rel: &Path, mtime: i64) -> Result<(), CopyError> {
+    let ts = rustix::fs::Timespec {
+        tv_sec: mtime,
+        tv_nsec: 0,
+    };
+    let times = rustix::fs::Timestamps {
+        last_access: ts,
+        last_modification: ts,
+    };
+    rustix::fs::utimensat(
+        rustix::fs::CWD,
+        host,
+        &times,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| CopyError::SetMetadata {
+        path: rel.to_path_buf(),
+        source: e.into(),
+    })
+}

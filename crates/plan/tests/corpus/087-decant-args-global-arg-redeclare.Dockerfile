@@ -1,0 +1,5 @@
+ARG VERSION=latest
+FROM busybox:$VERSION
+ARG VERSION
+RUN echo $VERSION > image_version
+ENV IMAGE_VERSION=${VERSION}

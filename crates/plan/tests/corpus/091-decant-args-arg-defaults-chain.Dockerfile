@@ -1,0 +1,13 @@
+ARG BASE_REGISTRY=docker.io
+ARG BASE_IMAGE=${BASE_REGISTRY}/library/debian
+ARG BASE_TAG=bookworm-slim
+FROM ${BASE_IMAGE}:${BASE_TAG}
+ARG USERNAME=app USER_UID=1000 USER_GID=$USER_UID
+ENV USERNAME=default-user
+ARG USERNAME
+RUN groupadd --gid $USER_GID $USERNAME \
+    && useradd --uid $USER_UID --gid $USER_GID -m $USERNAME
+COPY --chown=${USERNAME}:${USERNAME} app/ /home/${USERNAME}/app/
+USER ${USERNAME}
+ENV HOME=/home/${USERNAME}
+WORKDIR ${HOME}/app

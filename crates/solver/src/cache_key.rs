@@ -1,0 +1,78 @@
+//! Cache keys: a sha256 over exactly what a step reads.
+//!
+//! A key is built from its parent's key, the normalised instruction, the
+//! checksums of the files the step reads and the environment in effect
+//! (DESIGN.md, "Cache keys"). Fields are written with a tag and a length
+//! prefix so that no two different field sequences can hash the same bytes
+//! (`["ab", "c"]` and `["a", "bc"]` must differ).
+
+use sha2::{Digest as _, Sha256};
+
+/// An incremental cache-key builder; [`CacheKey::finish`] yields a digest.
+#[derive(Clone)]
+pub struct CacheKey {
+    hasher: Sha256,
+}
+
+impl CacheKey {
+    /// Starts a key for a step of the given kind (`"run"`, `"copy"`, ...).
+    /// The version string is part of every key: bump it whenever the
+    /// engine changes what a step produces for the same inputs, so old cache
+    /// entries are never reused with new semantics.
+    pub fn new(kind: &str) -> CacheKey {
+        let mut key = CacheKey {
+            hasher: Sha256::new(),
+        };
+        key.field("decant-cache-v1");
+        key.field(kind);
+        key
+    }
+
+    /// Adds one field.
+    pub fn field(&mut self, value: impl AsRef<[u8]>) -> &mut CacheKey {
+        let bytes = value.as_ref();
+        self.hasher.update((bytes.len() as u64).to_le_bytes());
+        self.hasher.update(bytes);
+        self
+    }
+
+    /// Adds a list of fields, prefixed by its length.
+    pub fn list<I, S>(&mut self, values: I) -> &mut CacheKey
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        let values: Vec<S> = values.into_iter().collect();
+        self.field((values.len() as u64).to_le_bytes());
+        for value in &values {
+            self.field(value);
+        }
+        self
+    }
+
+    /// The key.
+    pub fn finish(&self) -> oci::Digest {
+        let out: [u8; 32] = self.hasher.clone().finalize().into();
+        oci::Digest::from_sha256_bytes(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_boundaries_matter() {
+        let a = CacheKey::new("run").field("ab").field("c").finish();
+        let b = CacheKey::new("run").field("a").field("bc").finish();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn kind_and_lists_matter() {
+        let base = CacheKey::new("run").list(["x", "y"]).finish();
+        assert_ne!(base, CacheKey::new("copy").list(["x", "y"]).finish());
+        assert_ne!(base, CacheKey::new("run").list(["x"]).field("y").finish());
+        assert_eq!(base, CacheKey::new("run").list(["x", "y"]).finish());
+    }
+}
