@@ -188,6 +188,9 @@ fn source_date_epoch_clamps_mtimes() {
 
 #[test]
 fn entries_are_in_walk_order_with_empty_names() {
+    if !tree::require_root("the fixture has a whiteout device and a trusted xattr") {
+        return;
+    }
     let source = tempfile::tempdir().unwrap();
     tree::build(
         source.path(),
