@@ -61,6 +61,16 @@ const SCENARIOS: &[Scenario] = &[
         views_differ: None,
     },
     Scenario {
+        // Same size, same inode, mtime put back: only ctime tells.
+        name: "content change hidden behind a restored mtime",
+        lowers: &[BASE],
+        ops: "
+            overwrite etc/conf ORIGINAL
+            mtime etc/conf 1000000000
+        ",
+        views_differ: None,
+    },
+    Scenario {
         name: "delete a file",
         lowers: &[BASE],
         ops: "rm etc/conf",
@@ -180,6 +190,8 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// The merged view before and after the ops, without times: the two
+/// drivers run at different moments, so "now" differs between them.
 struct Outcome {
     before: String,
     after: String,
@@ -225,8 +237,10 @@ fn run(driver: Driver, scenario: &Scenario) -> Outcome {
     let prepared = prepare(driver, &lowers, &tmp.path().join("work"))
         .unwrap_or_else(|e| panic!("{}: prepare {driver:?}: {e:?}", scenario.name));
     let before = tree::dump(&prepared.root, DUMP);
+    let before_untimed = tree::dump(&prepared.root, tree::NO_TIMES);
     tree::build(&prepared.root, scenario.ops);
     let after = tree::dump(&prepared.root, DUMP);
+    let after_untimed = tree::dump(&prepared.root, tree::NO_TIMES);
     let diff = prepared
         .commit()
         .unwrap_or_else(|e| panic!("{}: commit {driver:?}: {e:?}", scenario.name));
@@ -253,7 +267,10 @@ fn run(driver: Driver, scenario: &Scenario) -> Outcome {
         scenario.name,
         tree::dump(&diff, DUMP)
     );
-    Outcome { before, after }
+    Outcome {
+        before: before_untimed,
+        after: after_untimed,
+    }
 }
 
 fn overlay_available() -> bool {
@@ -266,11 +283,8 @@ fn overlay_available() -> bool {
     {
         return true;
     }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("overlayfs is unavailable and CI=true forbids skipping");
-    }
-    eprintln!("SKIP: overlayfs mount does not work here");
-    false
+    let test = testkit::requirement::current_test(module_path!());
+    !testkit::requirement::skip(&test, "an overlayfs mount does not work here")
 }
 
 #[test]
