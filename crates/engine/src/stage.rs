@@ -260,18 +260,16 @@ impl StageBuilder<'_> {
     }
 
     fn work_dir(&self) -> Result<tempfile::TempDir, BuildError> {
-        // Snapshots live on the store's filesystem so that a committed upper
-        // dir can be renamed into the store instead of copied.
-        let parent = self.store.root().join("tmp");
-        std::fs::create_dir_all(&parent).map_err(|source| BuildError::WorkDir {
-            path: parent.clone(),
-            source,
-        })?;
+        // Snapshots live in the store's per-process scratch dir: on the
+        // store's filesystem, so that a committed upper dir is renamed into
+        // the store rather than copied, and reclaimed by the next
+        // `Store::open` if this process dies.
+        let parent = self.store.scratch_dir();
         tempfile::Builder::new()
             .prefix("step-")
-            .tempdir_in(&parent)
+            .tempdir_in(parent)
             .map_err(|source| BuildError::WorkDir {
-                path: parent,
+                path: parent.to_path_buf(),
                 source,
             })
     }
