@@ -85,7 +85,7 @@ pub struct BuildArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Print the build plan instead of building
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", value_name = "FORMAT")]
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
     pub print_plan: Option<PlanFormat>,
     /// Write the image ID (config digest) to this file
     #[arg(long, value_name = "FILE")]

@@ -56,7 +56,7 @@ fn readme_example_builds_offline_and_skopeo_reads_it() {
         .arg("--output")
         .arg(format!("type=oci,dest={}", out.display()))
         .arg(&example)
-        .run();
+        .output();
     let inspect = run_ok(
         Command::new("skopeo")
             .arg("inspect")
@@ -127,7 +127,7 @@ fn multi_stage_image_runs_in_runc_and_rebuilds_from_cache() {
             ])
             .arg(format!("type=oci,dest={}", out.display()))
             .arg(dir.path().join("ctx"))
-            .run();
+            .output();
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     let first = build(&dir);
