@@ -1,6 +1,60 @@
-//! The only crate that knows all the others: runs the pipeline from parse to
-//! export and implements the solver's step runner.
+//! The only crate that knows all the others: it runs the pipeline from a
+//! Dockerfile to an exported image, and implements the solver's job runner
+//! with the snapshot, executor, layer, store and registry crates.
 //!
-//! Architecture Invariant: no terminal rendering, no clap.
+//! # The pipeline
+//!
+//! [`build`] runs these steps in order:
+//!
+//! 1. **Read and parse** the Dockerfile (`dockerfile::parse`); a syntax error
+//!    stops here with a `file:line:col` diagnostic.
+//! 2. **Plan** (`plan::plan`): build args, target and ARG/ENV scoping turn the
+//!    AST into a graph of the stages the target needs. The planner asks us
+//!    (through [`plan::BaseResolver`]) for the config of each external base
+//!    image it needs, and only for those: a stage the target does not need
+//!    never has its base resolved.
+//! 3. **Solve** (`solver::run_graph`): one job per stage, independent stages
+//!    in parallel. Each filesystem step (RUN, COPY/ADD, WORKDIR) gets a cache
+//!    key from its parent's key, the step's definition, the checksums of what
+//!    it reads and the environment; a key found in the store's cache index
+//!    reuses that layer, anything else runs in a snapshot and commits a layer.
+//! 4. **Assemble** the image: the planner's config for the target stage,
+//!    `rootfs.diff_ids` and `history` from the steps, and a manifest.
+//! 5. **Export** to every requested output; only a complete image is tagged.
+//!
+//! Architecture Invariant: no terminal rendering and no clap. Progress goes
+//! out as [`Event`]s; the CLI decides how to show them.
+
+// BuildError carries the Dockerfile text and line for display; it is only
+// built on the failure path, once per build, so its size costs nothing worth
+// the noise of boxing every variant.
+#![allow(clippy::result_large_err)]
 
 pub mod copy;
+
+mod context;
+mod error;
+mod events;
+mod image;
+mod layers;
+mod request;
+mod rootfs;
+mod stage;
+
+pub use error::BuildError;
+pub use events::Event;
+pub use request::{BuildOutcome, BuildRequest, Output};
+
+pub use image::build;
+pub use image::plan_only;
+
+/// The RUN helper's entry points, re-exported so that the CLI, which may only
+/// depend on `engine` and `oci`, can dispatch the hidden helper subcommand.
+pub mod helper {
+    pub use executor::{HELPER_ARG, helper_main, isolate_mounts};
+}
+
+/// The store directory used when neither `--root` nor `DECANT_ROOT` is given.
+pub fn default_store_root() -> std::path::PathBuf {
+    store::Store::default_root()
+}

@@ -605,17 +605,16 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, name: &str) -> Result<Meta,
         key: key.to_string(),
     };
     let mode = header.mode().map_err(|_| invalid("mode"))?;
-    // tar applies PAX uid/gid records to the header it returns.
-    let uid = header
-        .uid()
-        .ok()
-        .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| invalid("uid"))?;
-    let gid = header
-        .gid()
-        .ok()
-        .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| invalid("gid"))?;
+    // tar applies PAX uid/gid records to the header it returns. An empty
+    // field (all NUL or spaces, as some writers leave it) means 0, as in Go's
+    // archive/tar.
+    let id = |parsed: io::Result<u64>, raw: &[u8], key: &str| match parsed {
+        Ok(value) => u32::try_from(value).map_err(|_| invalid(key)),
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        Err(_) => Err(invalid(key)),
+    };
+    let uid = id(header.uid(), &header.as_old().uid, "uid")?;
+    let gid = id(header.gid(), &header.as_old().gid, "gid")?;
     let mut mtime = Timespec {
         tv_sec: header
             .mtime()

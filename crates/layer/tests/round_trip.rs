@@ -188,6 +188,9 @@ fn source_date_epoch_clamps_mtimes() {
 
 #[test]
 fn entries_are_in_walk_order_with_empty_names() {
+    if !tree::require_root("the fixture has a whiteout device and a trusted xattr") {
+        return;
+    }
     let source = tempfile::tempdir().unwrap();
     tree::build(
         source.path(),
@@ -393,5 +396,104 @@ fn copy_mtimes(from: &Path, to: &Path) {
             copy_mtimes(&entry.path(), &other);
         }
         tree::set_mtime(&other, meta.mtime());
+    }
+}
+
+/// The uncompressed format is part of every cache key downstream (diffIDs),
+/// so any change to header building must be deliberate: this pins the bytes
+/// of a fixed tree. Compressed bytes are not pinned here, since they depend
+/// on the codec versions in Cargo.lock.
+#[test]
+fn uncompressed_format_is_pinned() {
+    if !tree::require_root("the fixture sets owners") {
+        return;
+    }
+    let source = tempfile::tempdir().unwrap();
+    tree::build(
+        source.path(),
+        "
+        dir etc 755 0:0
+        file etc/hosts 644 0:0 127.0.0.1 localhost
+        symlink etc/link hosts
+        hardlink etc/hard etc/hosts
+        file etc/ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd 600 1000:3000000 long
+        xattr etc/hosts user.k v
+        whiteout gone
+        dir var 700 0:0
+        opaque var
+        mtime etc/hosts 1000000000
+        mtime etc/link 1000000000
+        mtime etc/ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd 1000000000
+        mtime gone 1000000000
+        mtime var 1000000000
+        mtime etc 1000000000
+        ",
+    );
+    let (written, _) = write(source.path(), Compression::Uncompressed, 1, None);
+    assert_eq!(
+        written.diff_id.to_string(),
+        "sha256:fa561faeb8fe5fc82db15a05af2541f7d264b2df8675295af2fdcfcc12941ecf",
+        "the layer tar format changed; if deliberate, update the pin and say why in the commit"
+    );
+}
+
+/// Accepts `budget` bytes, then fails like a full disk.
+struct FailingWriter {
+    budget: usize,
+}
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.budget == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full",
+            ));
+        }
+        let n = buf.len().min(self.budget);
+        self.budget -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Regression: the gzip pipeline runs the compressor on other threads; an
+/// output error must come back as an error, not a hang or a panic.
+#[test]
+fn output_and_input_errors_are_reported() {
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(source.path().join("big"), tree::pseudo_random(4 << 20)).unwrap();
+    for compression in COMPRESSIONS {
+        for budget in [0, 1000, 300_000] {
+            let result = write_layer(
+                source.path(),
+                &mut FailingWriter { budget },
+                &WriteOptions {
+                    compression,
+                    threads: 2,
+                    ..Default::default()
+                },
+            );
+            assert!(
+                matches!(result, Err(layer::LayerError::WriteLayer { .. })),
+                "{compression:?} budget {budget}: {result:?}"
+            );
+        }
+        let missing = source.path().join("missing");
+        let result = write_layer(
+            &missing,
+            &mut Vec::new(),
+            &WriteOptions {
+                compression,
+                threads: 2,
+                ..Default::default()
+            },
+        );
+        assert!(
+            matches!(&result, Err(layer::LayerError::ReadDiff { path, .. }) if *path == missing),
+            "{compression:?}: {result:?}"
+        );
     }
 }

@@ -89,6 +89,27 @@ pub trait BaseResolver {
     ) -> Result<oci::ImageConfig, Box<dyn std::error::Error + Send + Sync>>;
 }
 
+/// A resolver that knows no images: every base is an empty config (no env,
+/// no layers) for the requested platform. For tools that only need the
+/// plan's shape (linting, benchmarks, fuzzing), never for a real build.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyImageResolver;
+
+impl BaseResolver for EmptyImageResolver {
+    fn resolve(
+        &mut self,
+        _reference: &str,
+        platform: &oci::Platform,
+    ) -> Result<oci::ImageConfig, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(oci::ImageConfig {
+            architecture: platform.architecture.clone(),
+            os: platform.os.clone(),
+            variant: platform.variant.clone(),
+            ..oci::ImageConfig::default()
+        })
+    }
+}
+
 /// The index of a stage's FROM in the Dockerfile (what `--from=N` counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StageId(pub usize);

@@ -4,6 +4,8 @@
 //! - `options` (optional): `build-arg K=V`, `target NAME`,
 //!   `context NAME=image:REF|local:DIR`, `platform OS/ARCH[/VARIANT]` lines;
 //! - `expected.txt`: `plan::dump_text` of the plan, or `error: <message>`;
+//! - `expected.json` (optional): `plan::dump_json` of the plan, pinning the
+//!   documented JSON shape (`docs/plan-format.md`);
 //! - `expected-config.json` (optional, copied from the conformance suite's
 //!   recording of BuildKit): the target's image config and layer count,
 //!   compared the way the conformance checker compares them.
@@ -107,20 +109,26 @@ fn options_from(text: &str) -> PlanOptions {
 }
 
 fn run_case(dir: &Path) -> (String, Option<BuildGraph>) {
+    let (text, graph, _) = run_case_full(dir);
+    (text, graph)
+}
+
+fn run_case_full(dir: &Path) -> (String, Option<BuildGraph>, Option<String>) {
     let text = std::fs::read_to_string(dir.join("Dockerfile")).expect("Dockerfile");
     let options = options_from(&std::fs::read_to_string(dir.join("options")).unwrap_or_default());
     let dockerfile = match dockerfile::parse(&text) {
         Ok(d) => d,
-        Err(diagnostic) => return (format!("error: {diagnostic}\n"), None),
+        Err(diagnostic) => return (format!("error: {diagnostic}\n"), None, None),
     };
     let mut resolver = FixtureResolver { calls: Vec::new() };
     match plan::plan(&dockerfile, &options, &mut resolver) {
         Ok(graph) => {
             let mut out = plan::dump_text(&graph);
             out.push_str(&format!("resolved: {:?}\n", resolver.calls));
-            (out, Some(graph))
+            let json = serde_json::to_string_pretty(&plan::dump_json(&graph)).expect("json") + "\n";
+            (out, Some(graph), Some(json))
         }
-        Err(err) => (format!("error: {err}\n"), None),
+        Err(err) => (format!("error: {err}\n"), None, None),
     }
 }
 
@@ -141,7 +149,16 @@ fn plan_goldens() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut failures = Vec::new();
     for dir in case_dirs() {
-        let (actual, _) = run_case(&dir);
+        let (actual, _, json) = run_case_full(&dir);
+        let json_path = dir.join("expected.json");
+        if json_path.exists() {
+            let json = json.unwrap_or_default();
+            if update {
+                std::fs::write(&json_path, &json).expect("write expected.json");
+            } else if std::fs::read_to_string(&json_path).unwrap_or_default() != json {
+                failures.push(format!("{}: JSON dump differs:\n{json}", dir.display()));
+            }
+        }
         let expected_path = dir.join("expected.txt");
         if update {
             std::fs::write(&expected_path, &actual).expect("write expected.txt");

@@ -1,0 +1,306 @@
+//! `decant build`: turns the arguments into an [`engine::BuildRequest`],
+//! runs it and reports the outcome.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::args::{BuildArgs, GlobalArgs, PlanFormat, Progress};
+use crate::progress::Renderer;
+use crate::report;
+
+/// A command-line value decant cannot use, with what to do instead.
+#[derive(Debug)]
+pub struct UsageError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+fn usage(message: impl Into<String>, hint: Option<&str>) -> UsageError {
+    UsageError {
+        message: message.into(),
+        hint: hint.map(str::to_string),
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
+    let (request, settings) = match request_from(global, &args) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            report::usage_error(&error);
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(format) = args.print_plan {
+        return match engine::plan_only(&request) {
+            Ok(graph) => {
+                match format {
+                    PlanFormat::Text => print!("{}", plan::dump_text(&graph)),
+                    PlanFormat::Json => {
+                        let json = plan::dump_json(&graph);
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&json).unwrap_or_default()
+                        );
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                report::build_error(&error);
+                ExitCode::FAILURE
+            }
+        };
+    }
+    // Mounts made for snapshots must die with this process, whatever ends it.
+    if let Err(error) = engine::helper::isolate_mounts() {
+        report::message(&format!("cannot set up a private mount namespace: {error}"));
+        return ExitCode::FAILURE;
+    }
+    let renderer = Renderer::new(settings.progress);
+    let outcome = engine::build(&request, &|event| renderer.event(event));
+    renderer.finish();
+    match outcome {
+        Ok(outcome) => {
+            let id = outcome.config_digest.to_string();
+            if let Some(path) = &args.iidfile
+                && let Err(error) = std::fs::write(path, &id)
+            {
+                report::message(&format!(
+                    "cannot write --iidfile {}: {error}",
+                    path.display()
+                ));
+                return ExitCode::FAILURE;
+            }
+            if let Some(path) = &args.metadata_file {
+                let metadata = serde_json::json!({
+                    "containerimage.config.digest": id,
+                    "containerimage.digest": outcome.manifest_digest.to_string(),
+                    "image.name": request.tags.join(","),
+                });
+                let text = serde_json::to_string_pretty(&metadata).unwrap_or_default();
+                if let Err(error) = std::fs::write(path, text) {
+                    report::message(&format!(
+                        "cannot write --metadata-file {}: {error}",
+                        path.display()
+                    ));
+                    return ExitCode::FAILURE;
+                }
+            }
+            renderer.summary(&outcome);
+            if settings.progress == Progress::Quiet {
+                println!("{id}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            report::build_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub struct Settings {
+    pub progress: Progress,
+}
+
+fn key_values(values: &[String], what: &str) -> Result<BTreeMap<String, String>, UsageError> {
+    let mut map = BTreeMap::new();
+    for value in values {
+        match value.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                map.insert(k.to_string(), v.to_string());
+            }
+            // `--build-arg NAME` takes the value from the environment, as
+            // docker does; a name not in the environment is left unset.
+            None if what == "--build-arg" && !value.is_empty() => {
+                if let Ok(v) = std::env::var(value) {
+                    map.insert(value.clone(), v);
+                }
+            }
+            _ => {
+                return Err(usage(
+                    format!("invalid {what} {value:?}"),
+                    Some("write it as KEY=VALUE"),
+                ));
+            }
+        }
+    }
+    Ok(map)
+}
+
+fn parse_output(
+    spec: &str,
+    compression: &mut layer::Compression,
+) -> Result<engine::Output, UsageError> {
+    if !spec.contains('=') {
+        // docker: `-o DIR` is type=local,dest=DIR; `-o -` would be a tar on stdout.
+        if spec == "-" {
+            return Err(usage(
+                "output to stdout is not supported",
+                Some("give a file: -o type=tar,dest=FILE"),
+            ));
+        }
+        return Ok(engine::Output::Local {
+            dest: PathBuf::from(spec),
+        });
+    }
+    let mut fields = BTreeMap::new();
+    for part in spec.split(',') {
+        let (k, v) = part.split_once('=').ok_or_else(|| {
+            usage(
+                format!("invalid --output field {part:?} in {spec:?}"),
+                Some("fields are KEY=VALUE, separated by commas"),
+            )
+        })?;
+        fields.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    let kind = fields.remove("type").unwrap_or_else(|| "local".to_string());
+    let dest = fields.remove("dest").map(PathBuf::from);
+    let tar = match fields.remove("tar").as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(usage(
+                format!("invalid tar={other} in --output"),
+                Some("use tar=true or tar=false"),
+            ));
+        }
+    };
+    if let Some(value) = fields.remove("compression") {
+        *compression = match value.as_str() {
+            "gzip" => layer::Compression::Gzip,
+            "zstd" => layer::Compression::Zstd,
+            "uncompressed" => layer::Compression::Uncompressed,
+            other => {
+                return Err(usage(
+                    format!("unknown compression {other:?}"),
+                    Some("use gzip, zstd or uncompressed"),
+                ));
+            }
+        };
+    }
+    for key in [
+        "name",
+        "push",
+        "oci-mediatypes",
+        "force-compression",
+        "compression-level",
+    ] {
+        fields.remove(key);
+    }
+    if let Some(key) = fields.keys().next() {
+        return Err(usage(
+            format!("--output option {key:?} is not supported"),
+            None,
+        ));
+    }
+    let need_dest = |kind: &str| {
+        dest.clone().ok_or_else(|| {
+            usage(
+                format!("--output type={kind} needs dest=PATH"),
+                Some("for example: --output type=oci,dest=image.tar"),
+            )
+        })
+    };
+    match kind.as_str() {
+        "oci" => Ok(engine::Output::Oci {
+            dest: need_dest("oci")?,
+            tar,
+        }),
+        "docker" => Ok(engine::Output::Docker {
+            dest: need_dest("docker")?,
+        }),
+        "image" => Ok(engine::Output::Image),
+        "local" => Ok(engine::Output::Local {
+            dest: need_dest("local")?,
+        }),
+        "tar" => Ok(engine::Output::Tar {
+            dest: need_dest("tar")?,
+        }),
+        "registry" => Err(usage(
+            "--output type=registry is not supported yet",
+            Some("export with type=oci and push it with skopeo copy"),
+        )),
+        other => Err(usage(
+            format!("unknown output type {other:?}"),
+            Some("use oci, docker, image, local or tar"),
+        )),
+    }
+}
+
+fn request_from(
+    global: &GlobalArgs,
+    args: &BuildArgs,
+) -> Result<(engine::BuildRequest, Settings), UsageError> {
+    let unsupported = [
+        (args.push, "--push"),
+        (args.platform.is_some(), "--platform"),
+        (!args.secret.is_empty(), "--secret"),
+        (!args.ssh.is_empty(), "--ssh"),
+        (!args.cache_from.is_empty(), "--cache-from"),
+        (!args.cache_to.is_empty(), "--cache-to"),
+    ];
+    if let Some((_, flag)) = unsupported.iter().find(|(given, _)| *given) {
+        return Err(usage(
+            format!("{flag} is not supported by decant yet"),
+            Some("see `decant build --help` for the flags decant supports"),
+        ));
+    }
+    let context = args.context.clone();
+    let dockerfile = args
+        .file
+        .clone()
+        .unwrap_or_else(|| context.join("Dockerfile"));
+    let mut compression = layer::Compression::Gzip;
+    let mut outputs = args
+        .outputs
+        .iter()
+        .map(|spec| parse_output(spec, &mut compression))
+        .collect::<Result<Vec<_>, _>>()?;
+    if outputs.is_empty() && !args.tags.is_empty() {
+        outputs.push(engine::Output::Image);
+    }
+    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) if !value.is_empty() => Some(value.parse::<i64>().map_err(|_| {
+            usage(
+                format!("SOURCE_DATE_EPOCH={value:?} is not a number of seconds"),
+                Some("unset it or give an integer"),
+            )
+        })?),
+        _ => None,
+    };
+    let helper_program = std::env::current_exe()
+        .map_err(|e| usage(format!("cannot find the decant executable: {e}"), None))?;
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else {
+        args.progress
+    };
+    let request = engine::BuildRequest {
+        dockerfile,
+        context,
+        build_args: key_values(&args.build_args, "--build-arg")?,
+        target: args.target.clone(),
+        named_contexts: key_values(&args.build_contexts, "--build-context")?,
+        tags: args.tags.clone(),
+        outputs,
+        labels: key_values(&args.labels, "--label")?,
+        no_cache: args.no_cache,
+        allow_insecure: args.allow.iter().any(|a| a == "security.insecure"),
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+        store_root: global
+            .root
+            .clone()
+            .unwrap_or_else(engine::default_store_root),
+        helper_program,
+        compression,
+        source_date_epoch,
+        snapshotter: args.snapshotter.clone(),
+    };
+    Ok((request, Settings { progress }))
+}

@@ -1,0 +1,43 @@
+//! Error display: the error, its causes, and a `hint:` where the user can act.
+
+use crate::build::UsageError;
+
+pub fn message(text: &str) {
+    eprintln!("error: {text}");
+}
+
+pub fn usage_error(error: &UsageError) {
+    eprintln!("error: {}", error.message);
+    if let Some(hint) = &error.hint {
+        eprintln!("hint: {hint}");
+    }
+}
+
+pub fn build_error(error: &engine::BuildError) {
+    eprintln!("error: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = hint(error) {
+        eprintln!("hint: {hint}");
+    }
+}
+
+fn hint(error: &engine::BuildError) -> Option<&'static str> {
+    use engine::BuildError::*;
+    match error {
+        ReadDockerfile { .. } => {
+            Some("pass the Dockerfile with -f FILE, or put a Dockerfile in the context directory")
+        }
+        Resolve { .. } => Some(
+            "check the image name, and that registries.conf (CONTAINERS_REGISTRIES_CONF) points at a registry that has it",
+        ),
+        RegistryConfig(_) => Some(
+            "check the file named by CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf or /etc/containers/registries.conf",
+        ),
+        Store { .. } => Some("choose another store with --root DIR or DECANT_ROOT"),
+        _ => None,
+    }
+}

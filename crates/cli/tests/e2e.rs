@@ -1,0 +1,180 @@
+//! End-to-end: the `decant` binary builds multi-stage images, and
+//! independent tools (skopeo, umoci, runc from Debian) accept and run them.
+//!
+//! Needs root (RUN and overlayfs), Debian's docker-registry, busybox-static,
+//! skopeo, umoci and runc. Without them each test prints `SKIP:` and returns;
+//! with `CI=true` it fails instead.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use testkit::{Dir, Registry, busybox_layout, push_layout, require, run_ok};
+
+const BIN: &str = env!("CARGO_BIN_EXE_decant");
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Unpacks an OCI archive into a layout dir, then into a runtime bundle.
+fn unpack(dir: &Dir, archive: &Path, tag: &str) -> PathBuf {
+    let layout = dir.path().join("layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    run_ok(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(archive)
+            .arg("-C")
+            .arg(&layout),
+    );
+    let bundle = dir.path().join("bundle");
+    run_ok(
+        Command::new("umoci")
+            .args(["unpack", "--image"])
+            .arg(format!("{}:{tag}", layout.display()))
+            .arg(&bundle),
+    );
+    bundle
+}
+
+#[test]
+fn readme_example_builds_offline_and_skopeo_reads_it() {
+    require!(root);
+    require!(command "skopeo");
+    require!(command "umoci");
+    let dir = Dir::new(BIN, "readme-example");
+    let example = repo_root().join("examples/hello");
+    let out = dir.path().join("hello.tar");
+    // No registry is configured: a FROM-scratch build must not need one.
+    dir.command()
+        .env(
+            "CONTAINERS_REGISTRIES_CONF",
+            dir.path().join("does-not-exist.conf"),
+        )
+        .args(["build", "-t", "hello:latest", "--progress", "plain", "-f"])
+        .arg(example.join("Dockerfile"))
+        .arg("--output")
+        .arg(format!("type=oci,dest={}", out.display()))
+        .arg(&example)
+        .run();
+    let inspect = run_ok(
+        Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci-archive:{}", out.display())),
+    );
+    assert!(inspect.contains("\"Layers\""), "{inspect}");
+    let bundle = unpack(&dir, &out, "latest");
+    let rootfs = bundle.join("rootfs");
+    assert!(rootfs.join("srv/www/index.html").is_file());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("srv/www/build-info.txt")).unwrap(),
+        "built by decant from examples/hello\n"
+    );
+    assert!(rootfs.join("usr/share/doc/hello/README.md").is_file());
+    assert!(rootfs.join("usr/share/doc/hello/CHANGES.md").is_file());
+}
+
+/// A registry with the busybox image as docker.io/library/busybox:latest,
+/// and a registries.conf pointing at it.
+fn registry_with_busybox(dir: &Dir) -> (Registry, PathBuf) {
+    let registry = Registry::start();
+    let image = busybox_layout(&dir.path().join("busybox-layout"));
+    push_layout(&image.layout, &registry, "library/busybox:latest");
+    let conf = dir.path().join("registries.conf");
+    registry.write_registries_conf(&conf);
+    (registry, conf)
+}
+
+const MULTI_STAGE: &str = "\
+FROM busybox AS build
+WORKDIR /src
+COPY message.txt .
+RUN mkdir -p /out && tr a-z A-Z < message.txt > /out/message \\
+ && printf '#!/bin/sh\\ncat /usr/share/hello/message\\n' > /out/hello && chmod 755 /out/hello
+
+FROM busybox AS unused
+RUN exit 7
+
+FROM busybox
+COPY --from=build /out/message /usr/share/hello/message
+COPY --from=build /out/hello /usr/local/bin/hello
+CMD [\"/usr/local/bin/hello\"]
+";
+
+#[test]
+fn multi_stage_image_runs_in_runc_and_rebuilds_from_cache() {
+    require!(root);
+    require!(overlayfs);
+    for tool in ["docker-registry", "busybox", "skopeo", "umoci", "runc"] {
+        require!(command tool);
+    }
+    let dir = Dir::new(BIN, "multi-stage");
+    let (_registry, conf) = registry_with_busybox(&dir);
+    dir.create("ctx/Dockerfile", MULTI_STAGE);
+    dir.create("ctx/message.txt", "hello from a build stage\n");
+    let out = dir.path().join("image.tar");
+    let build = |dir: &Dir| {
+        let output = dir
+            .command()
+            .env("CONTAINERS_REGISTRIES_CONF", &conf)
+            .args([
+                "build",
+                "-t",
+                "e2e:latest",
+                "--progress",
+                "plain",
+                "--output",
+            ])
+            .arg(format!("type=oci,dest={}", out.display()))
+            .arg(dir.path().join("ctx"))
+            .run();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let first = build(&dir);
+    assert!(
+        first.contains("(3 steps run, 0 cached)") || first.contains("steps run"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("exit 7"),
+        "the unused stage must not run:\n{first}"
+    );
+
+    let inspect = run_ok(
+        Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci-archive:{}", out.display())),
+    );
+    assert!(inspect.contains("\"Architecture\""), "{inspect}");
+    let bundle = unpack(&dir, &out, "latest");
+    // umoci writes a config.json that asks for a terminal; we capture output.
+    let config_path = bundle.join("config.json");
+    let config = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace("\"terminal\": true", "\"terminal\": false");
+    std::fs::write(&config_path, config).unwrap();
+    let container = format!("decant-e2e-{}", std::process::id());
+    let ran = run_ok(
+        Command::new("runc")
+            .arg("run")
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&container),
+    );
+    assert_eq!(ran.trim(), "HELLO FROM A BUILD STAGE");
+
+    // Nothing changed: no step runs again.
+    let second = build(&dir);
+    assert!(second.contains("(0 steps run,"), "{second}");
+
+    // A file no step reads does not invalidate anything; one that is read does.
+    dir.create("ctx/unrelated.txt", "not copied\n");
+    let third = build(&dir);
+    assert!(third.contains("(0 steps run,"), "{third}");
+    dir.create("ctx/message.txt", "edited\n");
+    let fourth = build(&dir);
+    assert!(
+        fourth.contains("(4 steps run,"),
+        "the COPY, the RUN after it and both final COPYs rerun:\n{fourth}"
+    );
+}

@@ -1,0 +1,158 @@
+//! Why a build failed. Every variant names the file, reference, digest or
+//! Dockerfile line involved, so the user can act on it.
+
+use std::path::PathBuf;
+
+/// A failed build.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot read the Dockerfile {path}")]
+    ReadDockerfile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {diagnostic}")]
+    Parse {
+        path: PathBuf,
+        /// The Dockerfile text, for rendering a snippet.
+        text: String,
+        diagnostic: dockerfile::Diagnostic,
+    },
+    #[error("{path}: {source}")]
+    Plan {
+        path: PathBuf,
+        text: String,
+        #[source]
+        source: plan::PlanError,
+    },
+    #[error("cannot read {path}")]
+    ReadContext {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid pattern in {path}")]
+    Ignore {
+        path: PathBuf,
+        #[source]
+        source: dockerfile::pattern::PatternError,
+    },
+    #[error("cannot open the store at {path}")]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: store::StoreError,
+    },
+    #[error("store operation failed for {what}")]
+    StoreOp {
+        what: String,
+        #[source]
+        source: store::StoreError,
+    },
+    #[error("registry configuration")]
+    RegistryConfig(#[source] registry::RegistryError),
+    #[error("invalid image reference {reference:?}")]
+    Reference {
+        reference: String,
+        #[source]
+        source: oci::ReferenceError,
+    },
+    #[error("failed to resolve image {reference}")]
+    Resolve {
+        reference: String,
+        #[source]
+        source: registry::RegistryError,
+    },
+    #[error("failed to fetch layer {digest} of {reference}")]
+    FetchLayer {
+        reference: String,
+        digest: oci::Digest,
+        #[source]
+        source: registry::RegistryError,
+    },
+    #[error("layer {digest} is not in the store and no registry is known for it")]
+    MissingLayer { digest: oci::Digest },
+    #[error("cannot unpack layer {digest}")]
+    Unpack {
+        digest: oci::Digest,
+        #[source]
+        source: layer::LayerError,
+    },
+    #[error("layer {digest} unpacked to diff ID {actual}, but the image config says {expected}")]
+    DiffIdMismatch {
+        digest: oci::Digest,
+        expected: oci::DiffId,
+        actual: oci::DiffId,
+    },
+    #[error("{location}: {instruction}: cannot prepare the root filesystem")]
+    Snapshot {
+        location: String,
+        instruction: String,
+        #[source]
+        source: snapshot::SnapshotError,
+    },
+    #[error("cannot choose a snapshot driver")]
+    SnapshotDetect(#[source] snapshot::SnapshotError),
+    #[error("{location}: {instruction}: cannot write the layer")]
+    WriteLayer {
+        location: String,
+        instruction: String,
+        #[source]
+        source: layer::LayerError,
+    },
+    #[error("{location}: {instruction}")]
+    Copy {
+        location: String,
+        instruction: String,
+        #[source]
+        source: crate::copy::CopyError,
+    },
+    #[error("{location}: {instruction}: cannot run the command")]
+    Exec {
+        location: String,
+        instruction: String,
+        #[source]
+        source: executor::ExecError,
+    },
+    #[error(
+        "{location}: {instruction}: the command exited with {status}{}",
+        if tail.is_empty() { String::new() } else { format!("\n--- last lines of output ---\n{tail}") }
+    )]
+    RunFailed {
+        location: String,
+        instruction: String,
+        status: String,
+        tail: String,
+    },
+    #[error("{location}: {instruction}: {message}")]
+    Unsupported {
+        location: String,
+        instruction: String,
+        message: String,
+    },
+    #[error("{location}: {instruction}: cannot create {path}")]
+    Workdir {
+        location: String,
+        instruction: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot use {path} as a build directory")]
+    WorkDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the output {dest}")]
+    Export {
+        dest: PathBuf,
+        #[source]
+        source: export::ExportError,
+    },
+    #[error("build cancelled")]
+    Cancelled,
+    #[error("internal error: {0}")]
+    InternalGraph(String),
+}

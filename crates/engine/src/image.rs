@@ -1,0 +1,353 @@
+//! The build entry points: [`build`] runs the whole pipeline (see the crate
+//! docs) and [`plan_only`] stops after planning, for `--print-plan`.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::sync::atomic::Ordering;
+
+use oci::{Descriptor, Digest, ImageConfig, Manifest, MediaType, Platform, RootFs};
+use plan::{BuildGraph, PlanOptions, StageId};
+
+use crate::context::Context;
+use crate::error::BuildError;
+use crate::events::{Event, EventSink};
+use crate::layers::{Images, LayerRef, oci_layer_media_type};
+use crate::request::{BuildOutcome, BuildRequest, Output};
+use crate::stage::{StageBuilder, StageResult};
+
+/// Asks the registry (through [`Images`]) for base image configs while planning.
+struct RegistryResolver<'a, 'b> {
+    images: &'a Images<'b>,
+}
+
+impl plan::BaseResolver for RegistryResolver<'_, '_> {
+    fn resolve(
+        &mut self,
+        reference: &str,
+        _platform: &Platform,
+    ) -> Result<ImageConfig, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self
+            .images
+            .resolve(reference)
+            .map(|image| image.config.clone())?)
+    }
+}
+
+/// For `--print-plan`: plans without touching the network, as if every base
+/// image had an empty config (so ENV from a base image is not known).
+struct OfflineResolver;
+
+impl plan::BaseResolver for OfflineResolver {
+    fn resolve(
+        &mut self,
+        _reference: &str,
+        platform: &Platform,
+    ) -> Result<ImageConfig, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ImageConfig {
+            architecture: platform.architecture.clone(),
+            os: platform.os.clone(),
+            variant: platform.variant.clone(),
+            ..ImageConfig::default()
+        })
+    }
+}
+
+fn read_and_parse(request: &BuildRequest) -> Result<(String, dockerfile::Dockerfile), BuildError> {
+    let text =
+        fs::read_to_string(&request.dockerfile).map_err(|source| BuildError::ReadDockerfile {
+            path: request.dockerfile.clone(),
+            source,
+        })?;
+    let ast = dockerfile::parse(&text).map_err(|diagnostic| BuildError::Parse {
+        path: request.dockerfile.clone(),
+        text: text.clone(),
+        diagnostic,
+    })?;
+    Ok((text, ast))
+}
+
+fn plan_options(request: &BuildRequest, platform: &Platform) -> PlanOptions {
+    PlanOptions {
+        build_args: request.build_args.clone(),
+        target: request.target.clone(),
+        named_contexts: request
+            .named_contexts
+            .iter()
+            .map(|(name, value)| (name.clone(), named_context(value)))
+            .collect(),
+        target_platform: platform.clone(),
+        build_platform: platform.clone(),
+    }
+}
+
+/// A `--build-context` value: `docker-image://REF` names an image; anything
+/// else is a local directory.
+fn named_context(value: &str) -> plan::NamedContext {
+    match value.strip_prefix("docker-image://") {
+        Some(reference) => plan::NamedContext::Image(reference.to_string()),
+        None => plan::NamedContext::Local(value.to_string()),
+    }
+}
+
+/// Parses and plans without building, for `decant build --print-plan`.
+pub fn plan_only(request: &BuildRequest) -> Result<BuildGraph, BuildError> {
+    let (text, ast) = read_and_parse(request)?;
+    let options = plan_options(request, &Platform::host());
+    plan::plan(&ast, &options, &mut OfflineResolver).map_err(|source| BuildError::Plan {
+        path: request.dockerfile.clone(),
+        text,
+        source,
+    })
+}
+
+/// Runs a whole build: parse, plan, solve, assemble, export, tag.
+pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutcome, BuildError> {
+    let (text, ast) = read_and_parse(request)?;
+    let store = store::Store::open(&request.store_root).map_err(|source| BuildError::Store {
+        path: request.store_root.clone(),
+        source,
+    })?;
+    let platform = Platform::host();
+    let images = Images::new(&store, platform.clone(), events);
+    let options = plan_options(request, &platform);
+    let graph = plan::plan(&ast, &options, &mut RegistryResolver { images: &images }).map_err(
+        |source| BuildError::Plan {
+            path: request.dockerfile.clone(),
+            text,
+            source,
+        },
+    )?;
+    let context = Context::load(&request.context, &request.dockerfile)?;
+    let driver = match request.snapshotter.as_deref() {
+        Some("overlay") => snapshot::Driver::Overlay,
+        Some("copy") => snapshot::Driver::Copy,
+        _ => snapshot::Driver::detect().map_err(BuildError::SnapshotDetect)?,
+    };
+    let created = request
+        .source_date_epoch
+        .map(rfc3339)
+        .unwrap_or_else(|| rfc3339(now()));
+    let builder = StageBuilder {
+        request,
+        store: &store,
+        images: &images,
+        context: &context,
+        events,
+        driver,
+        created: Some(created.clone()),
+        steps_run: Default::default(),
+        steps_cached: Default::default(),
+    };
+    let positions: HashMap<StageId, usize> = graph
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(position, stage)| (stage.id, position))
+        .collect();
+    let deps: Vec<Vec<usize>> = graph
+        .stages
+        .iter()
+        .map(|stage| {
+            stage
+                .deps
+                .iter()
+                .filter_map(|id| positions.get(id).copied())
+                .collect()
+        })
+        .collect();
+    let results = solver::run_graph(
+        &deps,
+        request.jobs.max(1),
+        |position, inputs: &[(usize, StageResult)]| {
+            let built: HashMap<StageId, StageResult> = inputs
+                .iter()
+                .map(|(j, result)| (graph.stages[*j].id, result.clone()))
+                .collect();
+            builder.build(&graph.stages[position], &built)
+        },
+    )
+    .map_err(|error| match error {
+        solver::GraphError::Job(error) => error,
+        // The planner orders stages and rejects cycles; a malformed graph
+        // here means the two disagree, which we report rather than hide.
+        other => BuildError::InternalGraph(other.to_string()),
+    })?;
+    let target_position = positions[&graph.target];
+    let stage = &graph.stages[target_position];
+    let result = &results[target_position];
+
+    let mut config = stage.config.clone();
+    config.rootfs = RootFs {
+        kind: "layers".to_string(),
+        diff_ids: result.layers.iter().map(|l| l.diff_id.clone()).collect(),
+    };
+    config.history = result.history.clone();
+    config.created = Some(created);
+    if config.architecture.is_empty() {
+        config.architecture = stage.platform.architecture.clone();
+        config.os = stage.platform.os.clone();
+        config.variant = stage.platform.variant.clone();
+    }
+    if !request.labels.is_empty() {
+        let labels = config.config.labels.get_or_insert_with(Default::default);
+        labels.extend(request.labels.clone());
+    }
+    for layer in &result.layers {
+        images.ensure_blob(layer)?;
+    }
+    let config_bytes =
+        serde_json::to_vec(&config).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
+    let config_digest = store
+        .put_bytes(&config_bytes)
+        .map_err(|source| BuildError::StoreOp {
+            what: "image config".to_string(),
+            source,
+        })?;
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(MediaType::OCI_MANIFEST.to_string()),
+        config: Descriptor::new(
+            MediaType::OCI_CONFIG,
+            config_digest.clone(),
+            config_bytes.len() as u64,
+        ),
+        layers: result
+            .layers
+            .iter()
+            .map(|layer| Descriptor {
+                media_type: oci_layer_media_type(&layer.descriptor.media_type),
+                ..Descriptor::new("", layer.descriptor.digest.clone(), layer.descriptor.size)
+            })
+            .collect(),
+        annotations: None,
+    };
+    let manifest_bytes =
+        serde_json::to_vec(&manifest).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
+    let manifest_digest =
+        store
+            .put_bytes(&manifest_bytes)
+            .map_err(|source| BuildError::StoreOp {
+                what: "image manifest".to_string(),
+                source,
+            })?;
+
+    let image = export::ImageToExport {
+        manifest_bytes,
+        manifest,
+        config_bytes,
+        tags: request.tags.clone(),
+    };
+    let blobs = StoreBlobs(&store);
+    for output in &request.outputs {
+        write_output(output, &image, &blobs, &builder, &result.layers, events)?;
+    }
+    // Tags go last: a name must never point at an image whose outputs failed.
+    for tag in &request.tags {
+        store
+            .tag(tag, &manifest_digest)
+            .map_err(|source| BuildError::StoreOp {
+                what: format!("tag {tag}"),
+                source,
+            })?;
+    }
+    Ok(BuildOutcome {
+        manifest_digest,
+        config_digest,
+        steps_run: builder.steps_run.load(Ordering::Relaxed),
+        steps_cached: builder.steps_cached.load(Ordering::Relaxed),
+    })
+}
+
+fn write_output(
+    output: &Output,
+    image: &export::ImageToExport,
+    blobs: &StoreBlobs<'_>,
+    builder: &StageBuilder<'_>,
+    layers: &[LayerRef],
+    events: EventSink<'_>,
+) -> Result<(), BuildError> {
+    let (dest, result) = match output {
+        Output::Image => return Ok(()),
+        Output::Oci { dest, tar: true } => (dest, export::write_oci_archive(image, blobs, dest)),
+        Output::Oci { dest, tar: false } => (dest, export::write_oci_dir(image, blobs, dest)),
+        Output::Docker { dest } => (dest, export::write_docker_archive(image, blobs, dest)),
+        Output::Local { dest } | Output::Tar { dest } => {
+            let (prepared, _work) = builder.root_view(layers)?;
+            let result = match output {
+                Output::Local { .. } => export::write_rootfs_dir(&prepared.root, dest),
+                _ => export::write_rootfs_tar(
+                    &prepared.root,
+                    dest,
+                    &export::RootfsOptions {
+                        source_date_epoch: builder.request.source_date_epoch,
+                    },
+                ),
+            };
+            (dest, result)
+        }
+    };
+    result.map_err(|source| BuildError::Export {
+        dest: dest.clone(),
+        source,
+    })?;
+    events(Event::Exported {
+        description: format!("{}", dest.display()),
+    });
+    Ok(())
+}
+
+/// Serves export's blob reads from the store.
+struct StoreBlobs<'a>(&'a store::Store);
+
+impl export::BlobSource for StoreBlobs<'_> {
+    fn open_blob(&self, digest: &Digest) -> std::io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(fs::File::open(self.0.blob_path(digest))?))
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Formats seconds since the epoch as RFC 3339 UTC, the form image configs
+/// use for `created` (Go's time.Time JSON encoding).
+fn rfc3339(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days: proleptic Gregorian date of a day count.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        (rest % 3600) / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_matches_known_dates() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_700_000_000, "2023-11-14T22:13:20Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(super::rfc3339(seconds), text);
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Base images and layer directories: resolving `FROM`/`--from` images in a
+//! registry (once per build), and making sure every layer a step needs is
+//! unpacked in the store, fetching its blob first if needed.
+//!
+//! Layers are fetched lazily: a base image is *resolved* (manifest and
+//! config) when the planner asks, but its blobs are only downloaded when a
+//! step needs its root filesystem or an output needs the blob.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use oci::{Descriptor, DiffId, Digest, MediaType, Platform, Reference};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::BuildError;
+use crate::events::{Event, EventSink};
+
+/// One layer of an image or of a stage being built.
+#[derive(Clone, Debug)]
+pub(crate) struct LayerRef {
+    pub descriptor: Descriptor,
+    pub diff_id: DiffId,
+    /// The OCI chain ID of this layer and every layer below it: the key of
+    /// its unpacked directory in the store.
+    pub chain_id: Digest,
+    /// Where the blob can be fetched from when the store lacks it.
+    pub source: Option<Arc<registry::ResolvedImage>>,
+}
+
+/// The OCI chain ID: `ChainID(L0) = DiffID(L0)`,
+/// `ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))` (image spec,
+/// config.md "Layer ChainID").
+pub(crate) fn chain_id(parent: Option<&Digest>, diff_id: &DiffId) -> Digest {
+    match parent {
+        None => diff_id.0.clone(),
+        Some(parent) => {
+            let out: [u8; 32] = Sha256::digest(format!("{parent} {diff_id}").as_bytes()).into();
+            Digest::from_sha256_bytes(out)
+        }
+    }
+}
+
+/// Layer media types as an OCI manifest names them. Registries often serve
+/// Docker schema 2 types; the bytes are the same, so an OCI image we write
+/// names them with the OCI equivalent, as BuildKit's OCI exporter does.
+pub(crate) fn oci_layer_media_type(media_type: &str) -> String {
+    match media_type {
+        MediaType::DOCKER_LAYER_GZIP | MediaType::DOCKER_LAYER_FOREIGN_GZIP => {
+            MediaType::OCI_LAYER_GZIP.to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Resolves images and unpacks layers for one build.
+pub(crate) struct Images<'a> {
+    store: &'a store::Store,
+    platform: Platform,
+    events: EventSink<'a>,
+    client: OnceLock<registry::Client>,
+    resolved: Mutex<HashMap<String, Arc<registry::ResolvedImage>>>,
+    /// One lock per blob being fetched, so that stages sharing a base image
+    /// download each layer once instead of racing to fetch it twice.
+    fetching: Mutex<HashMap<Digest, Arc<Mutex<()>>>>,
+}
+
+impl<'a> Images<'a> {
+    pub fn new(store: &'a store::Store, platform: Platform, events: EventSink<'a>) -> Images<'a> {
+        Images {
+            store,
+            platform,
+            events,
+            client: OnceLock::new(),
+            resolved: Mutex::new(HashMap::new()),
+            fetching: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client(&self) -> Result<&registry::Client, BuildError> {
+        // The registry configuration is read once, and only when a build
+        // actually needs a registry: a FROM-scratch build works with a
+        // broken or missing registries.conf.
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = registry::Client::from_env().map_err(BuildError::RegistryConfig)?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// Resolves `text` (as written after `FROM` or `--from`) once per build.
+    pub fn resolve(&self, text: &str) -> Result<Arc<registry::ResolvedImage>, BuildError> {
+        if let Some(found) = self.lock().get(text) {
+            return Ok(found.clone());
+        }
+        let reference = Reference::parse(text).map_err(|source| BuildError::Reference {
+            reference: text.to_string(),
+            source,
+        })?;
+        (self.events)(Event::Resolving {
+            reference: reference.to_string(),
+        });
+        let resolved = self
+            .client()?
+            .resolve(&reference, &self.platform)
+            .map_err(|source| BuildError::Resolve {
+                reference: reference.to_string(),
+                source,
+            })?;
+        let resolved = Arc::new(resolved);
+        self.lock().insert(text.to_string(), resolved.clone());
+        Ok(resolved)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<registry::ResolvedImage>>> {
+        self.resolved.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The layers of a resolved image, bottom first.
+    pub fn image_layers(image: &Arc<registry::ResolvedImage>) -> Vec<LayerRef> {
+        let mut layers = Vec::new();
+        let mut parent: Option<Digest> = None;
+        for (descriptor, diff_id) in image
+            .manifest
+            .layers
+            .iter()
+            .zip(&image.config.rootfs.diff_ids)
+        {
+            let chain = chain_id(parent.as_ref(), diff_id);
+            parent = Some(chain.clone());
+            layers.push(LayerRef {
+                descriptor: descriptor.clone(),
+                diff_id: diff_id.clone(),
+                chain_id: chain,
+                source: Some(image.clone()),
+            });
+        }
+        layers
+    }
+
+    /// Makes sure the layer's blob is in the store, fetching it if needed.
+    pub fn ensure_blob(&self, layer: &LayerRef) -> Result<(), BuildError> {
+        if self.store.has_blob(&layer.descriptor.digest) {
+            return Ok(());
+        }
+        let Some(image) = &layer.source else {
+            return Err(BuildError::MissingLayer {
+                digest: layer.descriptor.digest.clone(),
+            });
+        };
+        let slot = self
+            .fetching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(layer.descriptor.digest.clone())
+            .or_default()
+            .clone();
+        let _fetching = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if self.store.has_blob(&layer.descriptor.digest) {
+            return Ok(());
+        }
+        (self.events)(Event::Pulling {
+            reference: image.reference.to_string(),
+            digest: layer.descriptor.digest.clone(),
+            size: layer.descriptor.size,
+        });
+        let client = self.client()?;
+        let mut fetch_error = None;
+        let written = self
+            .store
+            .write_blob(Some(&layer.descriptor.digest), &mut |out| {
+                client
+                    .fetch_blob(image, &layer.descriptor, out)
+                    .map_err(|e| {
+                        let message = e.to_string();
+                        fetch_error = Some(e);
+                        std::io::Error::other(message)
+                    })
+            });
+        match (written, fetch_error) {
+            (Ok(_), _) => Ok(()),
+            (Err(_), Some(source)) => Err(BuildError::FetchLayer {
+                reference: image.reference.to_string(),
+                digest: layer.descriptor.digest.clone(),
+                source,
+            }),
+            (Err(source), None) => Err(BuildError::StoreOp {
+                what: format!("blob {}", layer.descriptor.digest),
+                source,
+            }),
+        }
+    }
+
+    /// The unpacked directory (overlay lower-dir format) of `layer`.
+    pub fn layer_dir(&self, layer: &LayerRef) -> Result<PathBuf, BuildError> {
+        if let Some(dir) = self.store.layer_dir(&layer.chain_id) {
+            return Ok(dir);
+        }
+        self.ensure_blob(layer)?;
+        let mut blob = Some(
+            self.store
+                .open_blob(&layer.descriptor.digest)
+                .map_err(|source| BuildError::StoreOp {
+                    what: format!("blob {}", layer.descriptor.digest),
+                    source,
+                })?,
+        );
+        let mut unpack_error = None;
+        let dir = self.store.create_layer_dir(&layer.chain_id, &mut |target| {
+            // The store calls this once; a second call would find the blob
+            // already consumed, which the store reports as a failed fill.
+            let Some(mut file) = blob.take() else {
+                return Err("layer blob already consumed".into());
+            };
+            let result = layer::apply_layer(
+                &mut file,
+                target,
+                layer::ApplyMode::Overlay,
+                &layer::ApplyLimits::default(),
+            );
+            match result {
+                Ok(diff_id) if diff_id == layer.diff_id => Ok(()),
+                Ok(actual) => {
+                    let message = format!("diff id {actual} does not match {}", layer.diff_id);
+                    unpack_error = Some(BuildError::DiffIdMismatch {
+                        digest: layer.descriptor.digest.clone(),
+                        expected: layer.diff_id.clone(),
+                        actual,
+                    });
+                    Err(message.into())
+                }
+                Err(source) => {
+                    let message = source.to_string();
+                    unpack_error = Some(BuildError::Unpack {
+                        digest: layer.descriptor.digest.clone(),
+                        source,
+                    });
+                    Err(message.into())
+                }
+            }
+        });
+        match (dir, unpack_error) {
+            (Ok(dir), _) => Ok(dir),
+            (Err(_), Some(error)) => Err(error),
+            (Err(source), None) => Err(BuildError::StoreOp {
+                what: format!("layer {}", layer.chain_id),
+                source,
+            }),
+        }
+    }
+}

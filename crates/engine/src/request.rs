@@ -1,0 +1,61 @@
+//! What a build is asked to do, and what it reports back.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One `--output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// An OCI image layout, as a tarball (`tar = true`) or a directory.
+    Oci { dest: PathBuf, tar: bool },
+    /// A docker-archive tarball that `docker load` accepts.
+    Docker { dest: PathBuf },
+    /// Only the local store (tags from `-t`).
+    Image,
+    /// The final root filesystem as a directory.
+    Local { dest: PathBuf },
+    /// The final root filesystem as a tarball.
+    Tar { dest: PathBuf },
+}
+
+/// Everything `decant build` was told.
+#[derive(Clone, Debug)]
+pub struct BuildRequest {
+    /// The Dockerfile to read.
+    pub dockerfile: PathBuf,
+    /// The build context directory.
+    pub context: PathBuf,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    /// `--build-context name=value`, passed to the planner.
+    pub named_contexts: BTreeMap<String, String>,
+    /// `-t` names; tagged in the store only after every output succeeded.
+    pub tags: Vec<String>,
+    pub outputs: Vec<Output>,
+    pub labels: BTreeMap<String, String>,
+    pub no_cache: bool,
+    /// `--allow security.insecure`: lets `RUN --security=insecure` keep all
+    /// capabilities.
+    pub allow_insecure: bool,
+    /// How many stages may run at once.
+    pub jobs: usize,
+    /// The store's root directory.
+    pub store_root: PathBuf,
+    /// The decant binary, re-executed as the RUN helper.
+    pub helper_program: PathBuf,
+    pub compression: layer::Compression,
+    /// `SOURCE_DATE_EPOCH`: clamps layer mtimes and sets `created`.
+    pub source_date_epoch: Option<i64>,
+    /// Forces a snapshot driver (`overlay` or `copy`); `None` detects.
+    pub snapshotter: Option<String>,
+}
+
+/// What a successful build produced.
+#[derive(Clone, Debug)]
+pub struct BuildOutcome {
+    pub manifest_digest: oci::Digest,
+    pub config_digest: oci::Digest,
+    /// Filesystem steps that ran, and those served from the cache.
+    pub steps_run: usize,
+    pub steps_cached: usize,
+}

@@ -1,0 +1,596 @@
+//! Building one stage: its base, then each step, from the cache when its key
+//! is known and by running it in a fresh snapshot otherwise.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use oci::{Descriptor, DiffId, Digest, History};
+use plan::{CopySource, Op, Stage, StageId, Step};
+use serde::{Deserialize, Serialize};
+use solver::CacheKey;
+
+use crate::context::Context;
+use crate::error::BuildError;
+use crate::events::{Event, EventSink};
+use crate::layers::{Images, LayerRef, chain_id};
+use crate::request::BuildRequest;
+
+/// What a built stage hands to its dependents and to the exporter.
+#[derive(Clone, Debug)]
+pub(crate) struct StageResult {
+    pub layers: Vec<LayerRef>,
+    pub history: Vec<History>,
+    /// The cache key of the stage's last filesystem state.
+    pub key: Digest,
+}
+
+/// A layer as the cache index records it.
+#[derive(Serialize, Deserialize)]
+struct CacheRecord {
+    diff_id: DiffId,
+    descriptor: Descriptor,
+}
+
+/// Everything a stage build needs, shared by the stage threads.
+pub(crate) struct StageBuilder<'a> {
+    pub request: &'a BuildRequest,
+    pub store: &'a store::Store,
+    pub images: &'a Images<'a>,
+    pub context: &'a Context,
+    pub events: EventSink<'a>,
+    pub driver: snapshot::Driver,
+    pub created: Option<String>,
+    pub steps_run: AtomicUsize,
+    pub steps_cached: AtomicUsize,
+}
+
+impl StageBuilder<'_> {
+    /// Builds `stage`; `built` holds the results of the stages it depends on.
+    pub fn build(
+        &self,
+        stage: &Stage,
+        built: &HashMap<StageId, StageResult>,
+    ) -> Result<StageResult, BuildError> {
+        let label = stage
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("stage-{}", stage.id.0));
+        let (mut layers, mut history, mut key) = match &stage.base {
+            plan::Base::Scratch => (Vec::new(), Vec::new(), CacheKey::new("scratch").finish()),
+            plan::Base::Image(text) => {
+                let image = self.images.resolve(text)?;
+                let key = CacheKey::new("image")
+                    .field(image.manifest_digest.to_string())
+                    .finish();
+                (
+                    Images::image_layers(&image),
+                    image.config.history.clone(),
+                    key,
+                )
+            }
+            plan::Base::Stage(id) => {
+                let parent = built.get(id).ok_or(BuildError::Cancelled)?;
+                (
+                    parent.layers.clone(),
+                    parent.history.clone(),
+                    parent.key.clone(),
+                )
+            }
+            plan::Base::Context(name) => {
+                return Err(BuildError::Unsupported {
+                    location: self.location(stage.steps.first()),
+                    instruction: format!("FROM {name}"),
+                    message: "named build contexts as a base are not supported yet".to_string(),
+                });
+            }
+        };
+        for (index, step) in stage.steps.iter().enumerate() {
+            if matches!(step.op, Op::Config) {
+                if step.history {
+                    history.push(self.history(step, true));
+                }
+                continue;
+            }
+            (self.events)(Event::StepStarted {
+                stage: label.clone(),
+                step: index + 1,
+                steps: stage.steps.len(),
+                line: step.line,
+                text: step.text.clone(),
+            });
+            let step_key = self.step_key(&key, step, built)?;
+            let cached = if self.request.no_cache {
+                None
+            } else {
+                self.cached(&step_key, &layers)
+            };
+            let layer = match cached {
+                Some(layer) => {
+                    self.steps_cached.fetch_add(1, Ordering::Relaxed);
+                    (self.events)(Event::StepCached {
+                        stage: label.clone(),
+                        step: index + 1,
+                        text: step.text.clone(),
+                    });
+                    layer
+                }
+                None => {
+                    let started = Instant::now();
+                    let layer = self.run_step(&label, index + 1, step, &layers, built)?;
+                    let record = CacheRecord {
+                        diff_id: layer.diff_id.clone(),
+                        descriptor: layer.descriptor.clone(),
+                    };
+                    if let Ok(bytes) = serde_json::to_vec(&record) {
+                        self.store
+                            .cache_put(step_key.hex(), &bytes)
+                            .map_err(|source| BuildError::StoreOp {
+                                what: format!("cache record {step_key}"),
+                                source,
+                            })?;
+                    }
+                    self.steps_run.fetch_add(1, Ordering::Relaxed);
+                    (self.events)(Event::StepFinished {
+                        stage: label.clone(),
+                        step: index + 1,
+                        elapsed: started.elapsed(),
+                        reason: if self.request.no_cache {
+                            "--no-cache".to_string()
+                        } else {
+                            "no cached result for its inputs".to_string()
+                        },
+                    });
+                    layer
+                }
+            };
+            layers.push(layer);
+            if step.history {
+                history.push(self.history(step, false));
+            }
+            key = step_key;
+        }
+        Ok(StageResult {
+            layers,
+            history,
+            key,
+        })
+    }
+
+    fn location(&self, step: Option<&Step>) -> String {
+        let file = self
+            .request
+            .dockerfile
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match step {
+            Some(step) => format!("{file}:{}", step.line),
+            None => file,
+        }
+    }
+
+    fn history(&self, step: &Step, empty_layer: bool) -> History {
+        History {
+            created: self.created.clone(),
+            created_by: Some(step.created_by.clone()),
+            comment: Some("buildkit.dockerfile.v0".to_string()),
+            empty_layer,
+            ..History::default()
+        }
+    }
+
+    /// The step's cache key: the parent's key, the step's whole definition
+    /// and state (which carries the env, user and workdir in effect), and the
+    /// content of whatever it reads.
+    fn step_key(
+        &self,
+        parent: &Digest,
+        step: &Step,
+        built: &HashMap<StageId, StageResult>,
+    ) -> Result<Digest, BuildError> {
+        let mut key = CacheKey::new("step");
+        key.field(parent.to_string())
+            .field(format!("{:?}", step.op))
+            .field(format!("{:?}", step.state))
+            .field(format!("{:?}", self.request.compression))
+            .field(format!("{:?}", self.request.source_date_epoch));
+        if let Op::Copy(copy) = &step.op {
+            match &copy.from {
+                CopySource::Context => self.context.checksum(&copy.sources, &mut key)?,
+                CopySource::Stage(id) => {
+                    let source = built.get(id).ok_or(BuildError::Cancelled)?;
+                    key.field(source.key.to_string());
+                }
+                CopySource::Image(text) => {
+                    let image = self.images.resolve(text)?;
+                    key.field(image.manifest_digest.to_string());
+                }
+                CopySource::NamedContext(name) => {
+                    key.field(name);
+                }
+            }
+        }
+        Ok(key.finish())
+    }
+
+    /// A cache hit: the record exists and its blob is in the store.
+    fn cached(&self, key: &Digest, layers: &[LayerRef]) -> Option<LayerRef> {
+        let bytes = self.store.cache_get(key.hex()).ok().flatten()?;
+        let record: CacheRecord = serde_json::from_slice(&bytes).ok()?;
+        if !self.store.has_blob(&record.descriptor.digest) {
+            return None;
+        }
+        let parent = layers.last().map(|l| &l.chain_id);
+        Some(LayerRef {
+            chain_id: chain_id(parent, &record.diff_id),
+            diff_id: record.diff_id,
+            descriptor: record.descriptor,
+            source: None,
+        })
+    }
+
+    /// WORKDIR creates directories owned by the current USER, resolved in
+    /// the stage's /etc/passwd and /etc/group as COPY --chown is.
+    fn workdir_owner(
+        &self,
+        root: &Path,
+        step: &Step,
+        location: &str,
+    ) -> Result<(u32, u32), BuildError> {
+        match step.state.user.as_deref() {
+            None | Some("") => Ok((0, 0)),
+            Some(user) => crate::copy::resolve_chown(user, root)
+                .map(|owner| (owner.uid, owner.gid))
+                .map_err(|source| BuildError::Copy {
+                    location: location.to_string(),
+                    instruction: step.text.clone(),
+                    source,
+                }),
+        }
+    }
+
+    fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
+        layers
+            .iter()
+            .map(|layer| self.images.layer_dir(layer))
+            .collect()
+    }
+
+    fn work_dir(&self) -> Result<tempfile::TempDir, BuildError> {
+        // Snapshots live in the store's per-process scratch dir: on the
+        // store's filesystem, so that a committed upper dir is renamed into
+        // the store rather than copied, and reclaimed by the next
+        // `Store::open` if this process dies.
+        let parent = self.store.scratch_dir();
+        tempfile::Builder::new()
+            .prefix("step-")
+            .tempdir_in(parent)
+            .map_err(|source| BuildError::WorkDir {
+                path: parent.to_path_buf(),
+                source,
+            })
+    }
+
+    fn run_step(
+        &self,
+        label: &str,
+        index: usize,
+        step: &Step,
+        layers: &[LayerRef],
+        built: &HashMap<StageId, StageResult>,
+    ) -> Result<LayerRef, BuildError> {
+        let location = self.location(Some(step));
+        let snapshot_error = |source| BuildError::Snapshot {
+            location: location.clone(),
+            instruction: step.text.clone(),
+            source,
+        };
+        let lowers = self.lowers(layers)?;
+        let work = self.work_dir()?;
+        let prepared =
+            snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
+        match &step.op {
+            Op::Run(run) => self.run(label, index, step, run, &prepared.root, &location)?,
+            Op::Copy(copy) => self.copy(step, copy, &prepared.root, built, &location)?,
+            Op::Workdir { path } => {
+                let owner = self.workdir_owner(&prepared.root, step, &location)?;
+                crate::rootfs::mkdir_all(&prepared.root, path, owner).map_err(|source| {
+                    BuildError::Workdir {
+                        location: location.clone(),
+                        instruction: step.text.clone(),
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+            }
+            Op::Config => {}
+        }
+        let diff = prepared.commit().map_err(snapshot_error)?;
+        self.commit_layer(&diff, layers, step, &location)
+    }
+
+    /// Writes the diff as a layer blob and keeps the diff itself as that
+    /// layer's unpacked directory, so later steps mount it without unpacking.
+    fn commit_layer(
+        &self,
+        diff: &Path,
+        layers: &[LayerRef],
+        step: &Step,
+        location: &str,
+    ) -> Result<LayerRef, BuildError> {
+        let options = layer::WriteOptions {
+            compression: self.request.compression,
+            source_date_epoch: self.request.source_date_epoch,
+            ..Default::default()
+        };
+        let mut layer_error = None;
+        let mut written = None;
+        self.store
+            .write_blob(
+                None,
+                &mut |out| match layer::write_layer(diff, out, &options) {
+                    Ok(layer) => {
+                        written = Some(layer);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let message = e.to_string();
+                        layer_error = Some(e);
+                        Err(std::io::Error::other(message))
+                    }
+                },
+            )
+            .map_err(|source| match layer_error.take() {
+                Some(source) => BuildError::WriteLayer {
+                    location: location.to_string(),
+                    instruction: step.text.clone(),
+                    source,
+                },
+                None => BuildError::StoreOp {
+                    what: format!("layer of {location}"),
+                    source,
+                },
+            })?;
+        let Some(written) = written else {
+            return Err(BuildError::InternalGraph(format!(
+                "the layer writer of {location} reported no layer"
+            )));
+        };
+        let parent = layers.last().map(|l| &l.chain_id);
+        let chain = chain_id(parent, &written.diff_id);
+        if self.store.layer_dir(&chain).is_none() {
+            self.store
+                .create_layer_dir(&chain, &mut |target| {
+                    // rename(2) may replace an empty directory, which is what
+                    // the store hands us.
+                    std::fs::rename(diff, target).map_err(Into::into)
+                })
+                .map_err(|source| BuildError::StoreOp {
+                    what: format!("layer dir {chain}"),
+                    source,
+                })?;
+        }
+        Ok(LayerRef {
+            descriptor: Descriptor::new(written.media_type, written.digest, written.size),
+            diff_id: written.diff_id,
+            chain_id: chain,
+            source: None,
+        })
+    }
+
+    fn run(
+        &self,
+        label: &str,
+        index: usize,
+        step: &Step,
+        run: &plan::RunOp,
+        root: &Path,
+        location: &str,
+    ) -> Result<(), BuildError> {
+        if run.security_insecure && !self.request.allow_insecure {
+            return Err(BuildError::Unsupported {
+                location: location.to_string(),
+                instruction: step.text.clone(),
+                message: "RUN --security=insecure needs `--allow security.insecure`".to_string(),
+            });
+        }
+        if !run.mounts.is_empty() || !run.heredoc_files.is_empty() {
+            return Err(BuildError::Unsupported {
+                location: location.to_string(),
+                instruction: step.text.clone(),
+                message: "RUN --mount and RUN heredoc files are not supported yet".to_string(),
+            });
+        }
+        let spec = executor::RunSpec {
+            rootfs: root.to_path_buf(),
+            args: run.args.clone(),
+            env: step.state.env.clone(),
+            cwd: step.state.workdir.clone(),
+            user: step.state.user.clone().unwrap_or_default(),
+            hostname: "buildkitsandbox".to_string(),
+            network: match run.network {
+                plan::NetworkMode::None => executor::Network::None,
+                _ => executor::Network::Host,
+            },
+            security: if run.security_insecure {
+                executor::Security::Insecure
+            } else {
+                executor::Security::Sandbox
+            },
+            mounts: Vec::new(),
+            helper_program: self.request.helper_program.clone(),
+        };
+        let mut tail: VecDeque<String> = VecDeque::new();
+        let mut partial: Vec<u8> = Vec::new();
+        let emit = |line: &[u8], tail: &mut VecDeque<String>| {
+            let line = String::from_utf8_lossy(line).into_owned();
+            (self.events)(Event::Output {
+                stage: label.to_string(),
+                step: index,
+                line: line.clone(),
+            });
+            tail.push_back(line);
+            if tail.len() > 20 {
+                tail.pop_front();
+            }
+        };
+        let status = executor::run(&spec, &mut |_stream, bytes| {
+            partial.extend_from_slice(bytes);
+            while let Some(pos) = partial.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = partial.drain(..=pos).collect();
+                emit(&line[..line.len() - 1], &mut tail);
+            }
+        })
+        .map_err(|source| BuildError::Exec {
+            location: location.to_string(),
+            instruction: step.text.clone(),
+            source,
+        })?;
+        if !partial.is_empty() {
+            let rest = std::mem::take(&mut partial);
+            emit(&rest, &mut tail);
+        }
+        if !status.success() {
+            return Err(BuildError::RunFailed {
+                location: location.to_string(),
+                instruction: step.text.clone(),
+                status: status.to_string(),
+                tail: tail.into_iter().collect::<Vec<_>>().join("\n"),
+            });
+        }
+        Ok(())
+    }
+
+    fn copy(
+        &self,
+        step: &Step,
+        copy: &plan::CopyOp,
+        dest_root: &Path,
+        built: &HashMap<StageId, StageResult>,
+        location: &str,
+    ) -> Result<(), BuildError> {
+        let copy_error = |source| BuildError::Copy {
+            location: location.to_string(),
+            instruction: step.text.clone(),
+            source,
+        };
+        // A stage or image source is mounted read-only for the copy's
+        // duration; the guard unmounts it.
+        let mut _view: Option<(snapshot::Prepared, tempfile::TempDir)> = None;
+        let (source_root, is_context): (PathBuf, bool) = match &copy.from {
+            CopySource::Context => (self.context.dir.clone(), true),
+            CopySource::Stage(id) => {
+                let source = built.get(id).ok_or(BuildError::Cancelled)?;
+                let view = self.view(&source.layers, step, location)?;
+                let root = view.0.root.clone();
+                _view = Some(view);
+                (root, false)
+            }
+            CopySource::Image(text) => {
+                let image = self.images.resolve(text)?;
+                let view = self.view(&Images::image_layers(&image), step, location)?;
+                let root = view.0.root.clone();
+                _view = Some(view);
+                (root, false)
+            }
+            CopySource::NamedContext(name) => {
+                return Err(BuildError::Unsupported {
+                    location: location.to_string(),
+                    instruction: step.text.clone(),
+                    message: format!("named build context {name:?} is not supported yet"),
+                });
+            }
+        };
+        let ignore = if is_context {
+            self.context.ignore.as_ref()
+        } else {
+            None
+        };
+        if !copy.sources.is_empty() {
+            let request = crate::copy::CopyRequest {
+                source_root: &source_root,
+                source_is_context: is_context,
+                ignore,
+                sources: &copy.sources,
+                dest_root,
+                dest: &copy.dest,
+                chown: copy.chown.as_deref(),
+                chmod: copy.chmod.as_deref(),
+                exclude: &copy.exclude,
+                parents: copy.parents,
+                add: copy.is_add,
+            };
+            crate::copy::copy(&request).map_err(copy_error)?;
+        }
+        if !copy.inline_sources.is_empty() {
+            let inline = self.work_dir()?;
+            let mut names = Vec::new();
+            for file in &copy.inline_sources {
+                let path = inline.path().join(&file.path);
+                std::fs::write(&path, &file.data)
+                    .and_then(|()| {
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file.mode))
+                    })
+                    .map_err(|source| BuildError::WorkDir {
+                        path: path.clone(),
+                        source,
+                    })?;
+                names.push(file.path.clone());
+            }
+            let request = crate::copy::CopyRequest {
+                source_root: inline.path(),
+                source_is_context: true,
+                ignore: None,
+                sources: &names,
+                dest_root,
+                dest: &copy.dest,
+                chown: copy.chown.as_deref(),
+                chmod: copy.chmod.as_deref(),
+                exclude: &[],
+                parents: false,
+                add: false,
+            };
+            crate::copy::copy(&request).map_err(copy_error)?;
+        }
+        Ok(())
+    }
+
+    /// A mounted view of a finished root filesystem, for rootfs outputs.
+    pub fn root_view(
+        &self,
+        layers: &[LayerRef],
+    ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
+        let lowers = self.lowers(layers)?;
+        let work = self.work_dir()?;
+        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
+            BuildError::Snapshot {
+                location: self.location(None),
+                instruction: "export".to_string(),
+                source,
+            }
+        })?;
+        Ok((prepared, work))
+    }
+
+    fn view(
+        &self,
+        layers: &[LayerRef],
+        step: &Step,
+        location: &str,
+    ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
+        let lowers = self.lowers(layers)?;
+        let work = self.work_dir()?;
+        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
+            BuildError::Snapshot {
+                location: location.to_string(),
+                instruction: step.text.clone(),
+                source,
+            }
+        })?;
+        // The mount is dropped (unmounted) before its work dir is removed.
+        Ok((prepared, work))
+    }
+}
