@@ -72,6 +72,9 @@ pub struct BuildArgs {
     /// Do not use the cache
     #[arg(long)]
     pub no_cache: bool,
+    /// Do not use the cache for these stages (names or indexes; repeatable or comma-separated)
+    #[arg(long = "no-cache-filter", value_name = "STAGE", value_delimiter = ',')]
+    pub no_cache_filter: Vec<String>,
     /// Grant an entitlement; only `security.insecure` exists (for `RUN --security=insecure`)
     #[arg(long, value_name = "ENTITLEMENT", value_parser = ["security.insecure"])]
     pub allow: Vec<String>,

@@ -170,6 +170,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         created: Some(created.clone()),
         steps_run: Default::default(),
         steps_cached: Default::default(),
+        in_flight: Default::default(),
     };
     let positions: HashMap<StageId, usize> = graph
         .stages
