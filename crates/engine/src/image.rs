@@ -141,7 +141,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         source,
     })?;
     let platform = Platform::host();
-    let images = Images::new(&store, platform.clone(), events);
+    let images = Images::new(&store, platform.clone(), events).local_first(!request.pull);
     let options = plan_options(request, &platform);
     let graph = plan_with_big_stack(
         request,
@@ -277,6 +277,9 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     }
     // Tags go last: a name must never point at an image whose outputs failed.
     for tag in &request.tags {
+        // Stored normalised (`app` is `docker.io/library/app:latest`) so
+        // that `FROM app`, `decant push app` and `decant images` agree.
+        let tag = &crate::ops::normalize_name(tag);
         store
             .tag(tag, &manifest_digest)
             .map_err(|source| BuildError::StoreOp {
