@@ -37,13 +37,15 @@ mod error;
 mod events;
 mod image;
 mod layers;
+mod mounts;
 mod request;
 mod rootfs;
 mod stage;
 
 pub use error::BuildError;
 pub use events::Event;
-pub use request::{BuildOutcome, BuildRequest, Output};
+pub use mounts::MountError;
+pub use request::{BuildOutcome, BuildRequest, Output, SecretSource};
 
 pub use image::build;
 pub use image::plan_only;
