@@ -161,9 +161,17 @@ pub(crate) struct RunMounts {
     /// per mount target.
     stubs: Vec<PathBuf>,
     held: Vec<Held>,
+    /// The command was killed: its namespace may briefly outlive it.
+    killed: bool,
 }
 
 impl RunMounts {
+    /// Says that the command was killed, so that dropping waits for the
+    /// mounts' work dirs to become removable (see [`remove_after_kill`]).
+    pub fn set_killed(&mut self) {
+        self.killed = true;
+    }
+
     /// Removes the mount points the run created that are still empty, as
     /// BuildKit does before it commits a RUN (`MountStubsCleaner`).
     pub fn remove_stubs(&self) {
@@ -210,7 +218,31 @@ impl Drop for RunMounts {
     fn drop(&mut self) {
         // Views before temp dirs they may point into: reverse creation order.
         while let Some(held) = self.held.pop() {
-            drop(held);
+            match held {
+                Held::View(prepared, work) if self.killed => {
+                    drop(prepared);
+                    remove_after_kill(work);
+                }
+                Held::Temp(work) if self.killed => remove_after_kill(work),
+                other => drop(other),
+            }
+        }
+    }
+}
+
+/// Removes a step's work dir after its command was killed. The executor's
+/// namespace dies asynchronously after its helper (the kernel kills the
+/// pid namespace once init is gone), and until then it still holds the
+/// step's overlay, so removal can fail with EBUSY for a moment: retry for
+/// up to five seconds rather than leave the dir in the store.
+pub(crate) fn remove_after_kill(work: tempfile::TempDir) {
+    let path = work.keep();
+    for _ in 0..50 {
+        match fs::remove_dir_all(&path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            _ => return,
         }
     }
 }
@@ -329,6 +361,7 @@ impl StageBuilder<'_> {
             env: Vec::new(),
             stubs: Vec::new(),
             held: Vec::new(),
+            killed: false,
         };
         // The executor creates these two as mount points for its generated
         // files; BuildKit lists them among the stubs it removes.
@@ -523,9 +556,11 @@ impl StageBuilder<'_> {
         }
         let dir = self.work_dir()?;
         let sources = [relative.clone()];
+        // As COPY from the context: the copy engine applies .dockerignore
+        // to context sources only, and such files become 0:0.
         let request = crate::copy::CopyRequest {
             source_root: &self.context.dir,
-            source_is_context: false,
+            source_is_context: true,
             ignore: self.context.ignore.as_ref(),
             sources: &sources,
             dest_root: dir.path(),
@@ -863,6 +898,7 @@ mod tests {
             env: Vec::new(),
             stubs,
             held: Vec::new(),
+            killed: false,
         };
         mounts.remove_stubs();
         let mut left: Vec<String> = walk(root.path(), root.path());

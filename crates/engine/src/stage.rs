@@ -301,7 +301,15 @@ impl StageBuilder<'_> {
         let prepared =
             snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
         match &step.op {
-            Op::Run(run) => self.run(label, index, step, run, &prepared.root, built, &location)?,
+            Op::Run(run) => {
+                let ran = self.run(label, index, step, run, &prepared.root, built, &location);
+                if let Err(BuildError::Cancelled) = ran {
+                    drop(prepared);
+                    crate::mounts::remove_after_kill(work);
+                    return Err(BuildError::Cancelled);
+                }
+                ran?
+            }
             Op::Copy(copy) => self.copy(step, copy, &prepared.root, built, &location)?,
             Op::Workdir { path } => {
                 let owner = self.workdir_owner(&prepared.root, step, &location)?;
@@ -408,7 +416,7 @@ impl StageBuilder<'_> {
             });
         }
         // Held until the command has exited: views, cache locks, secrets.
-        let mounts = self.prepare_mounts(step, run, root, built, location)?;
+        let mut mounts = self.prepare_mounts(step, run, root, built, location)?;
         let mut env = step.state.env.clone();
         // Secret env vars go to the process only, never into step state
         // (hence never into a cache key or the history).
@@ -460,6 +468,11 @@ impl StageBuilder<'_> {
         // The executor is gone with everything it mounted; what remains in
         // the root is the command's work and the mount points it created.
         mounts.remove_stubs();
+        if matches!(status, Err(executor::ExecError::Cancelled))
+            || self.request.cancel.load(Ordering::Relaxed)
+        {
+            mounts.set_killed();
+        }
         drop(mounts);
         let status = match status {
             Err(executor::ExecError::Cancelled) => return Err(BuildError::Cancelled),
