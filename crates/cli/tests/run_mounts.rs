@@ -626,12 +626,25 @@ fn sigterm_during_run_kills_the_step_and_leaves_nothing() {
         !mountinfo.contains(&store),
         "a mount under the store is left:\n{mountinfo}"
     );
-    let leftovers: Vec<String> = std::fs::read_dir(dir.store_root().join("tmp"))
+    // Work dirs live in the store's per-process scratch dirs under tmp/
+    // (which the next open reclaims); the build itself must have removed
+    // every step, view and secrets dir it made.
+    let mut leftovers = Vec::new();
+    for scratch in std::fs::read_dir(dir.store_root().join("tmp"))
         .unwrap()
         .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.starts_with('p'))
-        .collect();
+    {
+        if scratch.path().is_dir() {
+            for entry in std::fs::read_dir(scratch.path()).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if ["step-", "secrets-"].iter().any(|p| name.starts_with(p)) {
+                    leftovers.push(entry.path().display().to_string());
+                }
+            }
+        } else if !scratch.file_name().to_string_lossy().ends_with(".lock") {
+            leftovers.push(scratch.path().display().to_string());
+        }
+    }
     assert!(
         leftovers.is_empty(),
         "left in the store's tmp: {leftovers:?}"

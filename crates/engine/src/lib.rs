@@ -38,6 +38,7 @@ mod events;
 mod image;
 mod layers;
 mod mounts;
+pub mod ops;
 mod request;
 mod rootfs;
 mod stage;

@@ -817,11 +817,11 @@ impl StageBuilder<'_> {
                 return Ok(tmpfs.dir.path().to_path_buf());
             }
         }
-        let parent = self.store.root().join("tmp");
+        let parent = self.store.scratch_dir();
         let dir = tempfile::Builder::new()
             .prefix("secrets-")
-            .tempdir_in(&parent)
-            .map_err(io_error("a secrets directory", &parent))?;
+            .tempdir_in(parent)
+            .map_err(io_error("a secrets directory", parent))?;
         let path = dir.path().to_path_buf();
         // A tmpfs keeps secret bytes off the disk; mounted in decant's
         // private mount namespace, it vanishes with the process however it
