@@ -267,7 +267,8 @@ pub struct BuildArgs {
     pub push: bool,
     #[arg(long, hide = true, value_name = "VALUE")]
     pub platform: Option<String>,
-    #[arg(long, hide = true, value_name = "VALUE")]
+    /// Expose a secret to `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR
+    #[arg(long, value_name = "id=ID,src=PATH|env=VAR")]
     pub secret: Vec<String>,
     #[arg(long, hide = true, value_name = "VALUE")]
     pub ssh: Vec<String>,

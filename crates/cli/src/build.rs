@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::args::{BuildArgs, GlobalArgs, PlanFormat, Progress};
 use crate::progress::Renderer;
@@ -57,6 +59,20 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
         report::message(&format!("cannot set up a private mount namespace: {error}"));
         return ExitCode::FAILURE;
     }
+    // The first SIGINT/SIGTERM asks the engine to stop (it kills the running
+    // step and unmounts); a second one exits at once.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let registered = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            EXIT_CANCELLED as i32,
+            Arc::clone(&request.cancel),
+        )
+        .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&request.cancel)));
+        if let Err(error) = registered {
+            report::message(&format!("cannot install a signal handler: {error}"));
+            return ExitCode::FAILURE;
+        }
+    }
     let renderer = Renderer::new(settings.progress);
     let outcome = engine::build(&request, &|event| renderer.event(event));
     renderer.finish();
@@ -95,9 +111,66 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
         }
         Err(error) => {
             report::build_error(&error);
-            ExitCode::FAILURE
+            if matches!(error, engine::BuildError::Cancelled) {
+                ExitCode::from(EXIT_CANCELLED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// What a shell reports for a process ended by SIGINT (128 + 2), as docker
+/// build exits when interrupted.
+const EXIT_CANCELLED: u8 = 130;
+
+/// `--secret` values, as buildx parses them: `id=ID` with `src=PATH`
+/// (`source=`) or `env=VAR`, `type=file|env` optional; with neither source,
+/// the environment variable named like the id.
+fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, engine::SecretSource>, UsageError> {
+    let mut secrets = BTreeMap::new();
+    for value in values {
+        let invalid = |why: &str| {
+            usage(
+                format!("invalid --secret {value:?}: {why}"),
+                Some("write it as id=ID,src=PATH or id=ID,env=VAR"),
+            )
+        };
+        let (mut id, mut kind, mut src, mut env) = (None, None, None, None);
+        for field in value.split(',') {
+            let (key, val) = field
+                .split_once('=')
+                .ok_or_else(|| invalid(&format!("field {field:?} is not KEY=VALUE")))?;
+            match key.trim().to_ascii_lowercase().as_str() {
+                "id" => id = Some(val.to_string()),
+                "type" => kind = Some(val.to_string()),
+                "src" | "source" => src = Some(val.to_string()),
+                "env" => env = Some(val.to_string()),
+                other => return Err(invalid(&format!("unknown key {other:?}"))),
+            }
+        }
+        let id = match (id, &src) {
+            (Some(id), _) if !id.is_empty() => id,
+            (_, Some(src)) => std::path::Path::new(src)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| invalid("no id"))?,
+            _ => return Err(invalid("no id")),
+        };
+        let source = match (kind.as_deref(), src, env) {
+            (Some("file") | None, Some(src), None) => engine::SecretSource::File(src.into()),
+            (Some("env") | None, None, Some(env)) => engine::SecretSource::Env(env),
+            (Some("env"), Some(var), None) => engine::SecretSource::Env(var),
+            (Some("file"), None, None) => engine::SecretSource::File(id.clone().into()),
+            (Some("env") | None, None, None) => engine::SecretSource::Env(id.clone()),
+            (Some(other), _, _) if other != "file" && other != "env" => {
+                return Err(invalid(&format!("unknown type {other:?}")));
+            }
+            _ => return Err(invalid("give either src= or env=")),
+        };
+        secrets.insert(id, source);
+    }
+    Ok(secrets)
 }
 
 pub struct Settings {
@@ -236,7 +309,6 @@ fn request_from(
     let unsupported = [
         (args.push, "--push"),
         (args.platform.is_some(), "--platform"),
-        (!args.secret.is_empty(), "--secret"),
         (!args.ssh.is_empty(), "--ssh"),
         (!args.cache_from.is_empty(), "--cache-from"),
         (!args.cache_to.is_empty(), "--cache-to"),
@@ -303,6 +375,8 @@ fn request_from(
         compression,
         source_date_epoch,
         snapshotter: args.snapshotter.clone(),
+        secrets: parse_secrets(&args.secret)?,
+        cancel: Arc::new(AtomicBool::new(false)),
     };
     Ok((request, Settings { progress }))
 }

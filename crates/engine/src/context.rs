@@ -57,7 +57,7 @@ impl Context {
         })
     }
 
-    fn ignored(&self, relative: &str) -> bool {
+    pub(crate) fn ignored(&self, relative: &str) -> bool {
         !relative.is_empty()
             && self
                 .ignore

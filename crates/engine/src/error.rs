@@ -131,6 +131,13 @@ pub enum BuildError {
         instruction: String,
         message: String,
     },
+    #[error("{location}: {instruction}")]
+    Mount {
+        location: String,
+        instruction: String,
+        #[source]
+        source: crate::mounts::MountError,
+    },
     #[error("{location}: {instruction}: cannot create {path}")]
     Workdir {
         location: String,

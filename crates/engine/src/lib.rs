@@ -37,6 +37,7 @@ mod error;
 mod events;
 mod image;
 mod layers;
+mod mounts;
 pub mod ops;
 mod request;
 mod rootfs;
@@ -44,7 +45,8 @@ mod stage;
 
 pub use error::BuildError;
 pub use events::Event;
-pub use request::{BuildOutcome, BuildRequest, Output};
+pub use mounts::MountError;
+pub use request::{BuildOutcome, BuildRequest, Output, SecretSource};
 
 pub use image::build;
 pub use image::plan_only;

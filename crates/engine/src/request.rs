@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// One `--output`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +55,24 @@ pub struct BuildRequest {
     pub source_date_epoch: Option<i64>,
     /// Forces a snapshot driver (`overlay` or `copy`); `None` detects.
     pub snapshotter: Option<String>,
+    /// `--secret id=…`: where each secret's bytes come from. Read only when
+    /// a `RUN --mount=type=secret` asks for the id; the bytes never enter a
+    /// cache key, a layer, the history or an event.
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Set (e.g. from a signal handler) to stop the build: the running
+    /// step's processes are killed, its mounts undone, and the build returns
+    /// [`crate::BuildError::Cancelled`].
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// Where a `--secret` comes from. Holds names only, never the secret, so
+/// that printing a request cannot leak one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A file read when the secret is mounted.
+    File(PathBuf),
+    /// An environment variable of the decant process.
+    Env(String),
 }
 
 /// What a successful build produced.

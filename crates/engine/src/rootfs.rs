@@ -42,7 +42,7 @@ pub(crate) fn resolve(root: &Path, relative: &str) -> Option<PathBuf> {
 /// Like [`resolve`], but components that do not exist are kept as written,
 /// so a path through a dangling symlink names where the link points, as
 /// Docker's `FollowSymlinkInScope` does. `None` only for a symlink loop.
-fn resolve_lenient(root: &Path, relative: &str) -> Option<Vec<String>> {
+pub(crate) fn resolve_lenient(root: &Path, relative: &str) -> Option<Vec<String>> {
     resolve_components(root, relative).map(|(resolved, _)| resolved)
 }
 

@@ -103,6 +103,9 @@ impl StageBuilder<'_> {
             }
         };
         for (index, step) in stage.steps.iter().enumerate() {
+            if self.request.cancel.load(Ordering::Relaxed) {
+                return Err(BuildError::Cancelled);
+            }
             if matches!(step.op, Op::Config) {
                 if step.history {
                     history.push(self.history(step, true));
@@ -253,7 +256,7 @@ impl StageBuilder<'_> {
         }
     }
 
-    fn location(&self, step: Option<&Step>) -> String {
+    pub(crate) fn location(&self, step: Option<&Step>) -> String {
         let file = self
             .request
             .dockerfile
@@ -291,6 +294,9 @@ impl StageBuilder<'_> {
             .field(format!("{:?}", step.state))
             .field(format!("{:?}", self.request.compression))
             .field(format!("{:?}", self.request.source_date_epoch));
+        if let Op::Run(run) = &step.op {
+            self.mount_inputs(step, run, built, &mut key)?;
+        }
         if let Op::Copy(copy) = &step.op {
             match &copy.from {
                 CopySource::Context => self.context.checksum(&copy.sources, &mut key)?,
@@ -353,7 +359,7 @@ impl StageBuilder<'_> {
             .collect()
     }
 
-    fn work_dir(&self) -> Result<tempfile::TempDir, BuildError> {
+    pub(crate) fn work_dir(&self) -> Result<tempfile::TempDir, BuildError> {
         // Snapshots live in the store's per-process scratch dir: on the
         // store's filesystem, so that a committed upper dir is renamed into
         // the store rather than copied, and reclaimed by the next
@@ -387,7 +393,15 @@ impl StageBuilder<'_> {
         let prepared =
             snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
         match &step.op {
-            Op::Run(run) => self.run(label, index, step, run, &prepared.root, &location)?,
+            Op::Run(run) => {
+                let ran = self.run(label, index, step, run, &prepared.root, built, &location);
+                if let Err(BuildError::Cancelled) = ran {
+                    drop(prepared);
+                    crate::mounts::remove_after_kill(work);
+                    return Err(BuildError::Cancelled);
+                }
+                ran?
+            }
             Op::Copy(copy) => self.copy(step, copy, &prepared.root, built, &location)?,
             Op::Workdir { path } => {
                 let owner = self.workdir_owner(&prepared.root, step, &location)?;
@@ -475,6 +489,7 @@ impl StageBuilder<'_> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         label: &str,
@@ -482,6 +497,7 @@ impl StageBuilder<'_> {
         step: &Step,
         run: &plan::RunOp,
         root: &Path,
+        built: &HashMap<StageId, StageResult>,
         location: &str,
     ) -> Result<(), BuildError> {
         if run.security_insecure && !self.request.allow_insecure {
@@ -491,17 +507,16 @@ impl StageBuilder<'_> {
                 message: "RUN --security=insecure needs `--allow security.insecure`".to_string(),
             });
         }
-        if !run.mounts.is_empty() || !run.heredoc_files.is_empty() {
-            return Err(BuildError::Unsupported {
-                location: location.to_string(),
-                instruction: step.text.clone(),
-                message: "RUN --mount and RUN heredoc files are not supported yet".to_string(),
-            });
-        }
+        // Held until the command has exited: views, cache locks, secrets.
+        let mut mounts = self.prepare_mounts(step, run, root, built, location)?;
+        let mut env = step.state.env.clone();
+        // Secret env vars go to the process only, never into step state
+        // (hence never into a cache key or the history).
+        env.extend(mounts.env.iter().cloned());
         let spec = executor::RunSpec {
             rootfs: root.to_path_buf(),
             args: run.args.clone(),
-            env: step.state.env.clone(),
+            env,
             cwd: step.state.workdir.clone(),
             user: step.state.user.clone().unwrap_or_default(),
             hostname: "buildkitsandbox".to_string(),
@@ -514,7 +529,7 @@ impl StageBuilder<'_> {
             } else {
                 executor::Security::Sandbox
             },
-            mounts: Vec::new(),
+            mounts: mounts.specs.clone(),
             helper_program: self.request.helper_program.clone(),
         };
         let mut tail: VecDeque<String> = VecDeque::new();
@@ -531,18 +546,38 @@ impl StageBuilder<'_> {
                 tail.pop_front();
             }
         };
-        let status = executor::run(&spec, &mut |_stream, bytes| {
-            partial.extend_from_slice(bytes);
-            while let Some(pos) = partial.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = partial.drain(..=pos).collect();
-                emit(&line[..line.len() - 1], &mut tail);
+        let status = executor::run_cancellable(
+            &spec,
+            &mut |_stream, bytes| {
+                partial.extend_from_slice(bytes);
+                while let Some(pos) = partial.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = partial.drain(..=pos).collect();
+                    emit(&line[..line.len() - 1], &mut tail);
+                }
+            },
+            &self.request.cancel,
+        );
+        // The executor is gone with everything it mounted; what remains in
+        // the root is the command's work and the mount points it created.
+        mounts.remove_stubs();
+        if matches!(status, Err(executor::ExecError::Cancelled))
+            || self.request.cancel.load(Ordering::Relaxed)
+        {
+            mounts.set_killed();
+        }
+        drop(mounts);
+        let status = match status {
+            Err(executor::ExecError::Cancelled) => return Err(BuildError::Cancelled),
+            // A signal meant for decant may have reached the command first.
+            _ if self.request.cancel.load(Ordering::Relaxed) => {
+                return Err(BuildError::Cancelled);
             }
-        })
-        .map_err(|source| BuildError::Exec {
-            location: location.to_string(),
-            instruction: step.text.clone(),
-            source,
-        })?;
+            other => other.map_err(|source| BuildError::Exec {
+                location: location.to_string(),
+                instruction: step.text.clone(),
+                source,
+            })?,
+        };
         if !partial.is_empty() {
             let rest = std::mem::take(&mut partial);
             emit(&rest, &mut tail);
@@ -669,7 +704,7 @@ impl StageBuilder<'_> {
         Ok((prepared, work))
     }
 
-    fn view(
+    pub(crate) fn view(
         &self,
         layers: &[LayerRef],
         step: &Step,
