@@ -37,12 +37,16 @@ mod error;
 mod events;
 mod image;
 mod layers;
+mod oci_layout;
+mod remote;
 mod request;
 mod rootfs;
 mod stage;
 
 pub use error::BuildError;
 pub use events::Event;
+pub use oci_layout::OciLayoutError;
+pub use remote::RemoteError;
 pub use request::{BuildOutcome, BuildRequest, Output};
 
 pub use image::build;
