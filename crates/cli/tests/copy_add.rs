@@ -20,8 +20,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_decant");
 /// never appear in an output.
 const MARKER: &str = "DECANT-HOST-MARKER-5f1c9e";
 
-/// Serves `routes` (path, headers, body) on 127.0.0.1; 404 otherwise.
-fn serve(routes: Vec<(String, Vec<(String, String)>, Vec<u8>)>) -> String {
+/// One canned response: path, headers, body.
+type Route = (String, Vec<(String, String)>, Vec<u8>);
+
+/// One expected file: path, mode, uid, gid, content, mtime.
+type Expected<'a> = (&'a str, u32, u32, u32, &'a [u8], Option<i64>);
+
+/// Serves `routes` on 127.0.0.1; 404 otherwise.
+fn serve(routes: Vec<Route>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
@@ -195,8 +201,7 @@ fn add_from_url_places_names_and_pins_downloads() {
          ADD --unpack=true {base}/t.tar.gz /unpacked/\n"
     );
     ok(&build(&dir, &dockerfile, &[], &out));
-    // (path, mode, uid, gid, content, mtime)
-    let rows: &[(&str, u32, u32, u32, &[u8], Option<i64>)] = &[
+    let rows: &[Expected] = &[
         ("dest/hello.txt", 0o600, 0, 0, b"hello\n", Some(784_111_777)),
         ("renamed", 0o755, 7, 8, b"hello\n", Some(784_111_777)),
         (
