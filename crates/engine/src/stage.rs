@@ -1,5 +1,22 @@
 //! Building one stage: its base, then each step, from the cache when its key
 //! is known and by running it in a fresh snapshot otherwise.
+//!
+//! `COPY --link`/`ADD --link` (BuildKit: a FileOp on `llb.Scratch()` merged
+//! onto the stage with MergeOp) runs its copy in a snapshot with no lower
+//! layers and commits that diff as the layer. So the copy sees nothing of
+//! the destination: a symlink in the base on the destination path is not
+//! followed (`COPY --link f /app/x` over `/app -> /etc` makes `/app` a real
+//! directory in the new layer, which hides the link in the stacked image),
+//! parents it creates are 0755 (or `--chown`'s owner) and override the
+//! base's (`/tmp` 1777 becomes 0755), and `--chown=name` cannot be looked up
+//! (there is no /etc/passwd on scratch). The layer's cache key leaves out the
+//! parent, so it survives a change below it; the stage's key after it
+//! combines both.
+//!
+//! A `FROM <named local context>` base is the directory's files as one layer
+//! (its own `.dockerignore` applied, owned 0:0 like any context file), keyed
+//! by their checksums; `COPY --from=<named local context>` reads the
+//! directory like the main context.
 
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::fs::PermissionsExt;

@@ -1,5 +1,6 @@
-//! ADD's local archive extraction (buildkit `solver/llbsolver/file/unpack.go`
-//! over moby/go-archive `chrootarchive.Untar`).
+//! ADD's local archive extraction (buildkit `solver/llbsolver/file/unpack.go`,
+//! formerly over moby/go-archive `chrootarchive.Untar`, now its own
+//! `applyRootArchive` over an `os.Root`).
 //!
 //! Detection is by content, as `isArchivePath` does: the file is decompressed
 //! by magic number (gzip, bzip2, xz, zstd, or none) and is an archive when the
@@ -19,9 +20,9 @@
 //! multiple of the archive's size on disk, whichever is larger — nor hold
 //! more than a fixed number of entries, so a decompression bomb fails with a
 //! clear error instead of filling the disk. `.wh.*` members are extracted as
-//! plain files: go-archive's `Untar` (ADD's unpacker) only converts
-//! whiteouts when asked to (`WhiteoutFormat`), which BuildKit's unpack does
-//! not do, and an ADD destination is not a layer.
+//! plain files, as BuildKit's `applyRootArchive` (and go-archive's `Untar`
+//! without a `WhiteoutFormat` before it) does: an ADD destination is not a
+//! layer. Device nodes and FIFOs are skipped, as `applyRootArchive` does.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -234,6 +235,12 @@ pub(crate) fn extract(
         {
             continue;
         }
+        // Recent BuildKit (`applyRootArchive`) extracts filesystem content
+        // only: device nodes and FIFOs are skipped, leaving whatever is at
+        // their path in place.
+        if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
+            continue;
+        }
         let Some(name) = comps.pop() else {
             // "." or "/": go-archive leaves the destination itself alone.
             continue;
@@ -342,27 +349,6 @@ pub(crate) fn extract(
                 }
             })?;
             is_symlink = true;
-        } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
-            let file_type = if kind.is_fifo() {
-                rustix::fs::FileType::Fifo
-            } else if kind.is_block_special() {
-                rustix::fs::FileType::BlockDevice
-            } else {
-                rustix::fs::FileType::CharacterDevice
-            };
-            let major = header.device_major().map_err(read_err)?.unwrap_or(0);
-            let minor = header.device_minor().map_err(read_err)?.unwrap_or(0);
-            rustix::fs::mknodat(
-                rustix::fs::CWD,
-                &target.host,
-                file_type,
-                rustix::fs::Mode::from_raw_mode(mode),
-                rustix::fs::makedev(major, minor),
-            )
-            .map_err(|e| CopyError::CreateNode {
-                path: target.rel.clone(),
-                source: e.into(),
-            })?;
         } else {
             // Other entry types (GNU sparse, volume labels, ...) carry no
             // file go-archive would create either.

@@ -71,7 +71,8 @@ pub struct CopyRequest<'a> {
     pub exclude: &'a [String],
     /// `--parents`: keep the source path (after an optional `/./` pivot).
     pub parents: bool,
-    /// ADD: extract local archives instead of copying them.
+    /// Extract archives instead of copying them: ADD's default for local
+    /// sources, or `ADD --unpack=true` (the engine decides; COPY never).
     pub add: bool,
 }
 
