@@ -57,6 +57,29 @@ impl Context {
         })
     }
 
+    /// A named local context (`--build-context name=DIR`): only its own
+    /// `.dockerignore` applies, as BuildKit's dockerui `NamedContext` reads
+    /// it from the context itself.
+    pub fn load_named(dir: &Path) -> Result<Context, BuildError> {
+        let path = dir.join(".dockerignore");
+        let ignore = match fs::read_to_string(&path) {
+            Ok(text) => Some(
+                PatternMatcher::new(&pattern::parse_ignore_file(&text)).map_err(|source| {
+                    BuildError::Ignore {
+                        path: path.clone(),
+                        source,
+                    }
+                })?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(BuildError::ReadContext { path, source }),
+        };
+        Ok(Context {
+            dir: dir.to_path_buf(),
+            ignore,
+        })
+    }
+
     pub(crate) fn ignored(&self, relative: &str) -> bool {
         !relative.is_empty()
             && self

@@ -164,6 +164,34 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{location}: {instruction}")]
+    Remote {
+        location: String,
+        instruction: String,
+        #[source]
+        source: crate::remote::RemoteError,
+    },
+    #[error("build context {name:?}: {value:?} is not supported ({reason})")]
+    NamedContextUnsupported {
+        name: String,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("build context {name:?}: {path} is not a directory")]
+    NamedContextDir {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("build context {name:?} is used but was not given with --build-context")]
+    NamedContextMissing { name: String },
+    #[error("cannot load the OCI layout {spec}")]
+    OciLayout {
+        spec: String,
+        #[source]
+        source: crate::oci_layout::OciLayoutError,
+    },
     #[error("build cancelled")]
     Cancelled,
     #[error("internal error: {0}")]

@@ -103,33 +103,55 @@ fn plan_with_big_stack(
     }
 }
 
-fn plan_options(request: &BuildRequest, platform: &Platform) -> PlanOptions {
-    PlanOptions {
+fn plan_options(request: &BuildRequest, platform: &Platform) -> Result<PlanOptions, BuildError> {
+    let mut named_contexts = std::collections::BTreeMap::new();
+    for (name, value) in &request.named_contexts {
+        named_contexts.insert(name.clone(), named_context(name, value)?);
+    }
+    Ok(PlanOptions {
         build_args: request.build_args.clone(),
         target: request.target.clone(),
-        named_contexts: request
-            .named_contexts
-            .iter()
-            .map(|(name, value)| (name.clone(), named_context(value)))
-            .collect(),
+        named_contexts,
         target_platform: platform.clone(),
         build_platform: platform.clone(),
-    }
+    })
 }
 
-/// A `--build-context` value: `docker-image://REF` names an image; anything
-/// else is a local directory.
-fn named_context(value: &str) -> plan::NamedContext {
-    match value.strip_prefix("docker-image://") {
-        Some(reference) => plan::NamedContext::Image(reference.to_string()),
-        None => plan::NamedContext::Local(value.to_string()),
+/// A `--build-context` value, as buildx accepts them: `docker-image://REF`
+/// names a registry image, `oci-layout://PATH[:TAG|@DIGEST]` an image in an
+/// OCI layout on disk (planned as an image whose reference text keeps the
+/// prefix; [`Images::resolve`] reads the layout), a path is a local
+/// directory. Git and HTTP contexts are refused.
+pub(crate) fn named_context(name: &str, value: &str) -> Result<plan::NamedContext, BuildError> {
+    if let Some(reference) = value.strip_prefix("docker-image://") {
+        return Ok(plan::NamedContext::Image(reference.to_string()));
     }
+    if value.starts_with(crate::oci_layout::PREFIX) {
+        return Ok(plan::NamedContext::Image(value.to_string()));
+    }
+    let unsupported = |reason| BuildError::NamedContextUnsupported {
+        name: name.to_string(),
+        value: crate::remote::redact(value),
+        reason,
+    };
+    if value.starts_with("git@") || value.starts_with("git://") || value.starts_with("ssh://") {
+        return Err(unsupported("git contexts are not supported yet"));
+    }
+    if value.starts_with("http://") || value.starts_with("https://") {
+        return Err(unsupported("remote contexts are not supported yet"));
+    }
+    if value.contains("://") {
+        return Err(unsupported(
+            "use a directory, docker-image://REF or oci-layout://PATH[:TAG|@DIGEST]",
+        ));
+    }
+    Ok(plan::NamedContext::Local(value.to_string()))
 }
 
 /// Parses and plans without building, for `decant build --print-plan`.
 pub fn plan_only(request: &BuildRequest) -> Result<BuildGraph, BuildError> {
     let (text, ast) = read_and_parse(request)?;
-    let options = plan_options(request, &Platform::host());
+    let options = plan_options(request, &Platform::host())?;
     plan_with_big_stack(request, text, &ast, &options, &mut OfflineResolver)
 }
 
@@ -142,7 +164,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     })?;
     let platform = Platform::host();
     let images = Images::new(&store, platform.clone(), events).local_first(!request.pull);
-    let options = plan_options(request, &platform);
+    let options = plan_options(request, &platform)?;
     let graph = plan_with_big_stack(
         request,
         text,
@@ -167,6 +189,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         context: &context,
         events,
         driver,
+        downloads: crate::remote::Downloads::new(&store.root().join("tmp")),
         created: Some(created.clone()),
         steps_run: Default::default(),
         steps_cached: Default::default(),

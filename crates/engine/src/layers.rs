@@ -149,6 +149,18 @@ impl<'a> Images<'a> {
         if let Some(found) = self.lock().get(text) {
             return Ok(found.clone());
         }
+        if text.starts_with(crate::oci_layout::PREFIX) {
+            let resolved =
+                crate::oci_layout::resolve(self.store, text, &self.platform).map_err(|source| {
+                    BuildError::OciLayout {
+                        spec: text.to_string(),
+                        source,
+                    }
+                })?;
+            let resolved = Arc::new(resolved);
+            self.lock().insert(text.to_string(), resolved.clone());
+            return Ok(resolved);
+        }
         let reference = Reference::parse(text).map_err(|source| BuildError::Reference {
             reference: text.to_string(),
             source,

@@ -38,7 +38,9 @@ mod events;
 mod image;
 mod layers;
 mod mounts;
+mod oci_layout;
 pub mod ops;
+mod remote;
 mod request;
 mod rootfs;
 mod stage;
@@ -46,6 +48,8 @@ mod stage;
 pub use error::BuildError;
 pub use events::Event;
 pub use mounts::MountError;
+pub use oci_layout::OciLayoutError;
+pub use remote::RemoteError;
 pub use request::{BuildOutcome, BuildRequest, Output, SecretSource};
 
 pub use image::build;

@@ -1,5 +1,22 @@
 //! Building one stage: its base, then each step, from the cache when its key
 //! is known and by running it in a fresh snapshot otherwise.
+//!
+//! `COPY --link`/`ADD --link` (BuildKit: a FileOp on `llb.Scratch()` merged
+//! onto the stage with MergeOp) runs its copy in a snapshot with no lower
+//! layers and commits that diff as the layer. So the copy sees nothing of
+//! the destination: a symlink in the base on the destination path is not
+//! followed (`COPY --link f /app/x` over `/app -> /etc` makes `/app` a real
+//! directory in the new layer, which hides the link in the stacked image),
+//! parents it creates are 0755 (or `--chown`'s owner) and override the
+//! base's (`/tmp` 1777 becomes 0755), and `--chown=name` cannot be looked up
+//! (there is no /etc/passwd on scratch). The layer's cache key leaves out the
+//! parent, so it survives a change below it; the stage's key after it
+//! combines both.
+//!
+//! A `FROM <named local context>` base is the directory's files as one layer
+//! (its own `.dockerignore` applied, owned 0:0 like any context file), keyed
+//! by their checksums; `COPY --from=<named local context>` reads the
+//! directory like the main context.
 
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::fs::PermissionsExt;
@@ -53,6 +70,8 @@ pub(crate) struct StageBuilder<'a> {
     pub context: &'a Context,
     pub events: EventSink<'a>,
     pub driver: snapshot::Driver,
+    /// ADD's downloads, shared by the stages of one build.
+    pub downloads: crate::remote::Downloads,
     pub created: Option<String>,
     pub steps_run: AtomicUsize,
     pub steps_cached: AtomicUsize,
@@ -95,11 +114,14 @@ impl StageBuilder<'_> {
                 )
             }
             plan::Base::Context(name) => {
-                return Err(BuildError::Unsupported {
-                    location: self.location(stage.steps.first()),
-                    instruction: format!("FROM {name}"),
-                    message: "named build contexts as a base are not supported yet".to_string(),
-                });
+                let (layer, key) = self.context_base(name, &label)?;
+                let history = History {
+                    created: self.created.clone(),
+                    created_by: Some(format!("context {name}")),
+                    comment: Some("buildkit.exporter.image.v0".to_string()),
+                    ..History::default()
+                };
+                (vec![layer], vec![history], key)
             }
         };
         for (index, step) in stage.steps.iter().enumerate() {
@@ -167,18 +189,7 @@ impl StageBuilder<'_> {
                     };
                     let started = Instant::now();
                     let layer = self.run_step(&label, index + 1, step, &layers, built)?;
-                    let record = CacheRecord {
-                        diff_id: layer.diff_id.clone(),
-                        descriptor: layer.descriptor.clone(),
-                    };
-                    if let Ok(bytes) = serde_json::to_vec(&record) {
-                        self.store
-                            .cache_put(step_key.hex(), &bytes)
-                            .map_err(|source| BuildError::StoreOp {
-                                what: format!("cache record {step_key}"),
-                                source,
-                            })?;
-                    }
+                    self.record(&step_key, &layer)?;
                     if let Ok(bytes) = serde_json::to_vec(&parts) {
                         // Only an explanation for the next miss: losing it
                         // loses nothing but a message.
@@ -198,7 +209,17 @@ impl StageBuilder<'_> {
             if step.history {
                 history.push(self.history(step, false));
             }
-            key = step_key;
+            // A --link layer's own key ignores what is below it (so it
+            // survives a base change, as BuildKit's MergeOp input does); the
+            // stage's state after it still depends on both.
+            key = if is_link(step) {
+                CacheKey::new("link-merge")
+                    .field(key.to_string())
+                    .field(step_key.to_string())
+                    .finish()
+            } else {
+                step_key
+            };
         }
         Ok(StageResult {
             layers,
@@ -289,8 +310,12 @@ impl StageBuilder<'_> {
         built: &HashMap<StageId, StageResult>,
     ) -> Result<Digest, BuildError> {
         let mut key = CacheKey::new("step");
-        key.field(parent.to_string())
-            .field(format!("{:?}", step.op))
+        if is_link(step) {
+            key.field("link");
+        } else {
+            key.field(parent.to_string());
+        }
+        key.field(format!("{:?}", step.op))
             .field(format!("{:?}", step.state))
             .field(format!("{:?}", self.request.compression))
             .field(format!("{:?}", self.request.source_date_epoch));
@@ -298,8 +323,10 @@ impl StageBuilder<'_> {
             self.mount_inputs(step, run, built, &mut key)?;
         }
         if let Op::Copy(copy) = &step.op {
+            let location = self.location(Some(step));
+            let (local, remote) = split_sources(copy, step, &location)?;
             match &copy.from {
-                CopySource::Context => self.context.checksum(&copy.sources, &mut key)?,
+                CopySource::Context => self.context.checksum(&local, &mut key)?,
                 CopySource::Stage(id) => {
                     let source = built.get(id).ok_or(BuildError::Cancelled)?;
                     key.field(source.key.to_string());
@@ -309,11 +336,133 @@ impl StageBuilder<'_> {
                     key.field(image.manifest_digest.to_string());
                 }
                 CopySource::NamedContext(name) => {
-                    key.field(name);
+                    let context = self.named_local(name)?;
+                    key.field("named-context");
+                    context.checksum(&local, &mut key)?;
+                }
+            }
+            for url in remote {
+                key.field("remote").field(crate::remote::file_name(url));
+                match &copy.checksum {
+                    // BuildKit keys a pinned download by its checksum alone:
+                    // nothing is fetched to look the step up.
+                    Some(checksum) => {
+                        let digest = crate::remote::parse_checksum(checksum)
+                            .map_err(|source| remote_error(step, &location, source))?;
+                        key.field(digest.to_string());
+                    }
+                    // Unpinned, the content decides: fetch it now (the copy
+                    // reuses the download) and key by digest and mtime.
+                    None => {
+                        let got = self
+                            .downloads
+                            .fetch(url, None)
+                            .map_err(|source| remote_error(step, &location, source))?;
+                        key.field(got.digest.to_string())
+                            .field(got.last_modified.unwrap_or(0).to_le_bytes());
+                    }
                 }
             }
         }
         Ok(key.finish())
+    }
+
+    /// The directory of a named local context.
+    fn named_local_dir(&self, name: &str) -> Result<PathBuf, BuildError> {
+        let value = self.request.named_contexts.get(name).ok_or_else(|| {
+            BuildError::NamedContextMissing {
+                name: name.to_string(),
+            }
+        })?;
+        let dir = PathBuf::from(value);
+        match std::fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => Ok(dir),
+            Ok(_) => Err(BuildError::NamedContextDir {
+                name: name.to_string(),
+                path: dir,
+                source: std::io::Error::from(std::io::ErrorKind::NotADirectory),
+            }),
+            Err(source) => Err(BuildError::NamedContextDir {
+                name: name.to_string(),
+                path: dir,
+                source,
+            }),
+        }
+    }
+
+    fn named_local(&self, name: &str) -> Result<Context, BuildError> {
+        Context::load_named(&self.named_local_dir(name)?)
+    }
+
+    /// `FROM <named local context>`: the directory's files (its own
+    /// `.dockerignore` applied, owned 0:0 as BuildKit's file sync sends
+    /// them) become the stage's single base layer.
+    fn context_base(&self, name: &str, label: &str) -> Result<(LayerRef, Digest), BuildError> {
+        let context = self.named_local(name)?;
+        let sources = [".".to_string()];
+        let mut key = CacheKey::new("context-base");
+        key.field(format!("{:?}", self.request.compression))
+            .field(format!("{:?}", self.request.source_date_epoch));
+        context.checksum(&sources, &mut key)?;
+        let key = key.finish();
+        let instruction = format!("FROM {name}");
+        if !self.request.no_cache
+            && let Some(layer) = self.cached(&key, &[])
+        {
+            return Ok((layer, key));
+        }
+        let location = self.location(None);
+        let work = self.work_dir()?;
+        let prepared = snapshot::prepare(self.driver, &[], work.path()).map_err(|source| {
+            BuildError::Snapshot {
+                location: location.clone(),
+                instruction: instruction.clone(),
+                source,
+            }
+        })?;
+        let request = crate::copy::CopyRequest {
+            source_root: &context.dir,
+            source_is_context: true,
+            ignore: context.ignore.as_ref(),
+            sources: &sources,
+            dest_root: &prepared.root,
+            dest: "/",
+            chown: None,
+            chmod: None,
+            exclude: &[],
+            parents: false,
+            add: false,
+        };
+        crate::copy::copy(&request).map_err(|source| BuildError::Copy {
+            location: location.clone(),
+            instruction: instruction.clone(),
+            source,
+        })?;
+        let diff = prepared.commit().map_err(|source| BuildError::Snapshot {
+            location: location.clone(),
+            instruction: instruction.clone(),
+            source,
+        })?;
+        let layer = self.commit_layer(&diff, &[], &instruction, &location)?;
+        self.record(&key, &layer)?;
+        let _ = label;
+        Ok((layer, key))
+    }
+
+    fn record(&self, key: &Digest, layer: &LayerRef) -> Result<(), BuildError> {
+        let record = CacheRecord {
+            diff_id: layer.diff_id.clone(),
+            descriptor: layer.descriptor.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&record) {
+            self.store
+                .cache_put(key.hex(), &bytes)
+                .map_err(|source| BuildError::StoreOp {
+                    what: format!("cache record {key}"),
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     /// A cache hit: the record exists and its blob is in the store.
@@ -388,7 +537,13 @@ impl StageBuilder<'_> {
             instruction: step.text.clone(),
             source,
         };
-        let lowers = self.lowers(layers)?;
+        // COPY --link runs on an empty root (BuildKit: a FileOp on scratch,
+        // merged on top), so it sees none of the destination's files.
+        let lowers = if is_link(step) {
+            Vec::new()
+        } else {
+            self.lowers(layers)?
+        };
         let work = self.work_dir()?;
         let prepared =
             snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
@@ -417,7 +572,7 @@ impl StageBuilder<'_> {
             Op::Config => {}
         }
         let diff = prepared.commit().map_err(snapshot_error)?;
-        self.commit_layer(&diff, layers, step, &location)
+        self.commit_layer(&diff, layers, &step.text, &location)
     }
 
     /// Writes the diff as a layer blob and keeps the diff itself as that
@@ -426,7 +581,7 @@ impl StageBuilder<'_> {
         &self,
         diff: &Path,
         layers: &[LayerRef],
-        step: &Step,
+        instruction: &str,
         location: &str,
     ) -> Result<LayerRef, BuildError> {
         let options = layer::WriteOptions {
@@ -454,7 +609,7 @@ impl StageBuilder<'_> {
             .map_err(|source| match layer_error.take() {
                 Some(source) => BuildError::WriteLayer {
                     location: location.to_string(),
-                    instruction: step.text.clone(),
+                    instruction: instruction.to_string(),
                     source,
                 },
                 None => BuildError::StoreOp {
@@ -609,6 +764,7 @@ impl StageBuilder<'_> {
         // A stage or image source is mounted read-only for the copy's
         // duration; the guard unmounts it.
         let mut _view: Option<(snapshot::Prepared, tempfile::TempDir)> = None;
+        let mut named: Option<Context> = None;
         let (source_root, is_context): (PathBuf, bool) = match &copy.from {
             CopySource::Context => (self.context.dir.clone(), true),
             CopySource::Stage(id) => {
@@ -625,35 +781,106 @@ impl StageBuilder<'_> {
                 _view = Some(view);
                 (root, false)
             }
+            // A named local context is a context like the main one (files
+            // 0:0), with its own .dockerignore.
             CopySource::NamedContext(name) => {
-                return Err(BuildError::Unsupported {
-                    location: location.to_string(),
-                    instruction: step.text.clone(),
-                    message: format!("named build context {name:?} is not supported yet"),
-                });
+                let context = self.named_local(name)?;
+                let dir = context.dir.clone();
+                named = Some(context);
+                (dir, true)
             }
         };
-        let ignore = if is_context {
-            self.context.ignore.as_ref()
-        } else {
-            None
+        let ignore = match (&copy.from, &named) {
+            (CopySource::Context, _) => self.context.ignore.as_ref(),
+            (_, Some(context)) => context.ignore.as_ref(),
+            _ => None,
         };
-        if !copy.sources.is_empty() {
+        // Every remote source is fetched (and verified) before anything is
+        // written, like local sources are all resolved first.
+        let mut downloads = Vec::new();
+        for source in &copy.sources {
+            if crate::remote::classify(source) == crate::remote::SourceKind::Http {
+                let expected = copy
+                    .checksum
+                    .as_deref()
+                    .map(crate::remote::parse_checksum)
+                    .transpose()
+                    .map_err(|source| remote_error(step, location, source))?;
+                let got = self
+                    .downloads
+                    .fetch(source, expected.as_ref())
+                    .map_err(|source| remote_error(step, location, source))?;
+                downloads.push(got);
+            }
+        }
+        // Sources are copied in order, as BuildKit chains one copy action per
+        // source: consecutive local sources go in one call.
+        let mut downloads = downloads.into_iter();
+        let mut local_run: Vec<String> = Vec::new();
+        let run_local = |names: &[String]| -> Result<(), BuildError> {
+            if names.is_empty() {
+                return Ok(());
+            }
             let request = crate::copy::CopyRequest {
                 source_root: &source_root,
                 source_is_context: is_context,
                 ignore,
-                sources: &copy.sources,
+                sources: names,
                 dest_root,
                 dest: &copy.dest,
                 chown: copy.chown.as_deref(),
                 chmod: copy.chmod.as_deref(),
                 exclude: &copy.exclude,
                 parents: copy.parents,
-                add: copy.is_add,
+                // BuildKit: ADD unpacks local archives unless --unpack=false;
+                // COPY never does.
+                add: copy.unpack.unwrap_or(copy.is_add) && copy.is_add,
             };
-            crate::copy::copy(&request).map_err(copy_error)?;
+            crate::copy::copy(&request).map(|_| ()).map_err(copy_error)
+        };
+        for source in &copy.sources {
+            match crate::remote::classify(source) {
+                crate::remote::SourceKind::Local => local_run.push(source.clone()),
+                crate::remote::SourceKind::Git => {
+                    return Err(remote_error(
+                        step,
+                        location,
+                        crate::remote::RemoteError::GitUnsupported {
+                            url: crate::remote::redact(source),
+                        },
+                    ));
+                }
+                crate::remote::SourceKind::Http => {
+                    run_local(&std::mem::take(&mut local_run))?;
+                    let Some(got) = downloads.next() else {
+                        return Err(BuildError::InternalGraph(format!(
+                            "no download for {}",
+                            crate::remote::redact(source)
+                        )));
+                    };
+                    let names = [got.name.clone()];
+                    let request = crate::copy::CopyRequest {
+                        source_root: &got.dir,
+                        // The download is already 0:0; keep that (and its
+                        // 0600 mode and Last-Modified mtime).
+                        source_is_context: false,
+                        ignore: None,
+                        sources: &names,
+                        dest_root,
+                        dest: &copy.dest,
+                        chown: copy.chown.as_deref(),
+                        chmod: copy.chmod.as_deref(),
+                        exclude: &copy.exclude,
+                        parents: false,
+                        // Remote archives are only unpacked on request
+                        // (`ADD --unpack=true`, Dockerfile 1.17).
+                        add: copy.unpack == Some(true),
+                    };
+                    crate::copy::copy(&request).map_err(copy_error)?;
+                }
+            }
         }
+        run_local(&local_run)?;
         if !copy.inline_sources.is_empty() {
             let inline = self.work_dir()?;
             let mut names = Vec::new();
@@ -721,5 +948,47 @@ impl StageBuilder<'_> {
         })?;
         // The mount is dropped (unmounted) before its work dir is removed.
         Ok((prepared, work))
+    }
+}
+
+/// Whether a step is a `COPY --link`/`ADD --link` (the planner already drops
+/// `--link` with `--chmod`, as BuildKit does).
+fn is_link(step: &Step) -> bool {
+    matches!(&step.op, Op::Copy(copy) if copy.link)
+}
+
+/// The local and the remote (`http(s)://`) sources of a COPY/ADD; git
+/// sources are refused.
+fn split_sources<'a>(
+    copy: &'a plan::CopyOp,
+    step: &Step,
+    location: &str,
+) -> Result<(Vec<String>, Vec<&'a str>), BuildError> {
+    let mut local = Vec::new();
+    let mut remote = Vec::new();
+    for source in &copy.sources {
+        match crate::remote::classify(source) {
+            crate::remote::SourceKind::Local => local.push(source.clone()),
+            crate::remote::SourceKind::Http if copy.is_add => remote.push(source.as_str()),
+            crate::remote::SourceKind::Http => local.push(source.clone()),
+            crate::remote::SourceKind::Git => {
+                return Err(remote_error(
+                    step,
+                    location,
+                    crate::remote::RemoteError::GitUnsupported {
+                        url: crate::remote::redact(source),
+                    },
+                ));
+            }
+        }
+    }
+    Ok((local, remote))
+}
+
+fn remote_error(step: &Step, location: &str, source: crate::remote::RemoteError) -> BuildError {
+    BuildError::Remote {
+        location: location.to_string(),
+        instruction: step.text.clone(),
+        source,
     }
 }

@@ -1,5 +1,6 @@
-//! ADD's local archive extraction (buildkit `solver/llbsolver/file/unpack.go`
-//! over moby/go-archive `chrootarchive.Untar`).
+//! ADD's local archive extraction (buildkit `solver/llbsolver/file/unpack.go`,
+//! formerly over moby/go-archive `chrootarchive.Untar`, now its own
+//! `applyRootArchive` over an `os.Root`).
 //!
 //! Detection is by content, as `isArchivePath` does: the file is decompressed
 //! by magic number (gzip, bzip2, xz, zstd, or none) and is an archive when the
@@ -13,6 +14,15 @@
 //! targets are resolved the same way, so a link to `/etc/shadow` names the
 //! destination's own file. Relative symlink targets that climb out of the
 //! destination are refused (go-archive's breakout check).
+//!
+//! Bounded (reliability.md §1.4; BuildKit itself has no bound): the
+//! decompressed stream may not exceed [`ArchiveLimits`] — a floor, or a
+//! multiple of the archive's size on disk, whichever is larger — nor hold
+//! more than a fixed number of entries, so a decompression bomb fails with a
+//! clear error instead of filling the disk. `.wh.*` members are extracted as
+//! plain files, as BuildKit's `applyRootArchive` (and go-archive's `Untar`
+//! without a `WhiteoutFormat` before it) does: an ADD destination is not a
+//! layer. Device nodes and FIFOs are skipped, as `applyRootArchive` does.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -24,6 +34,60 @@ use super::resolve::{InRoot, is_missing, resolve_in_root};
 use super::tree::{Copier, chmod_checked, create_new_file, lchown};
 
 const TAR_BLOCK: usize = 512;
+
+/// How much an archive may expand to when ADD extracts it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArchiveLimits {
+    /// Decompressed bytes always allowed, whatever the archive's size.
+    pub floor_bytes: u64,
+    /// Beyond the floor, decompressed bytes per byte of archive on disk.
+    /// gzip peaks near 1032:1 on zeros; real tarballs stay far below 100:1.
+    pub max_ratio: u64,
+    /// Never more than this many decompressed bytes.
+    pub max_bytes: u64,
+    /// Maximum number of tar entries.
+    pub max_entries: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            floor_bytes: 1 << 30,
+            max_ratio: 200,
+            max_bytes: 64 << 30,
+            max_entries: 10_000_000,
+        }
+    }
+}
+
+impl ArchiveLimits {
+    fn for_size(&self, archive_size: u64) -> u64 {
+        archive_size
+            .saturating_mul(self.max_ratio)
+            .max(self.floor_bytes)
+            .min(self.max_bytes)
+    }
+}
+
+/// Counts decompressed bytes and fails the read past `limit`.
+struct Bounded<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    exceeded: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            self.exceeded.set(true);
+            return Err(io::Error::other("archive expands beyond its limit"));
+        }
+        Ok(n)
+    }
+}
 
 fn decompressed(file: File) -> io::Result<Box<dyn Read>> {
     let mut reader = BufReader::new(file);
@@ -112,17 +176,49 @@ pub(crate) fn extract(
     dest: &InRoot,
     chown: Option<Owner>,
     copier: &mut Copier,
+    limits: &ArchiveLimits,
 ) -> Result<(), CopyError> {
-    let read_err = |source| CopyError::ArchiveRead {
+    let exceeded = std::rc::Rc::new(std::cell::Cell::new(false));
+    let plain_read_err = |source| CopyError::ArchiveRead {
         path: archive.rel.clone(),
         source,
     };
-    let file = open_nofollow(&archive.host).map_err(read_err)?;
-    let mut tar = tar::Archive::new(decompressed(file).map_err(read_err)?);
+    let file = open_nofollow(&archive.host).map_err(plain_read_err)?;
+    let size = file.metadata().map_err(plain_read_err)?.len();
+    let limit = limits.for_size(size);
+    let read_err = |source| {
+        if exceeded.get() {
+            CopyError::ArchiveTooLarge {
+                path: archive.rel.clone(),
+                size,
+                limit,
+            }
+        } else {
+            CopyError::ArchiveRead {
+                path: archive.rel.clone(),
+                source,
+            }
+        }
+    };
+    let bounded = Bounded {
+        inner: decompressed(file).map_err(plain_read_err)?,
+        read: 0,
+        limit,
+        exceeded: exceeded.clone(),
+    };
+    let mut tar = tar::Archive::new(bounded);
     // Directory times are set last: creating entries inside changes them.
     let mut dir_times: Vec<(PathBuf, PathBuf, i64)> = Vec::new();
+    let mut entries_seen: u64 = 0;
     for entry in tar.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
+        entries_seen += 1;
+        if entries_seen > limits.max_entries {
+            return Err(CopyError::ArchiveTooManyEntries {
+                path: archive.rel.clone(),
+                limit: limits.max_entries,
+            });
+        }
         let raw_name = entry.path().map_err(read_err)?.into_owned();
         let reject = |reason| CopyError::ArchiveEntryRejected {
             archive: archive.rel.clone(),
@@ -137,6 +233,12 @@ pub(crate) fn extract(
             || kind.is_pax_local_extensions()
             || kind.is_gnu_longname()
         {
+            continue;
+        }
+        // Recent BuildKit (`applyRootArchive`) extracts filesystem content
+        // only: device nodes and FIFOs are skipped, leaving whatever is at
+        // their path in place.
+        if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
             continue;
         }
         let Some(name) = comps.pop() else {
@@ -202,9 +304,15 @@ pub(crate) fn extract(
                 path: target.rel.clone(),
                 source,
             })?;
-            let n = io::copy(&mut entry, &mut out).map_err(|source| CopyError::WriteFile {
-                path: target.rel.clone(),
-                source,
+            let n = io::copy(&mut entry, &mut out).map_err(|source| {
+                if exceeded.get() {
+                    read_err(source)
+                } else {
+                    CopyError::WriteFile {
+                        path: target.rel.clone(),
+                        source,
+                    }
+                }
             })?;
             copier.count_bytes(n);
         } else if kind.is_hard_link() {
@@ -241,27 +349,6 @@ pub(crate) fn extract(
                 }
             })?;
             is_symlink = true;
-        } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
-            let file_type = if kind.is_fifo() {
-                rustix::fs::FileType::Fifo
-            } else if kind.is_block_special() {
-                rustix::fs::FileType::BlockDevice
-            } else {
-                rustix::fs::FileType::CharacterDevice
-            };
-            let major = header.device_major().map_err(read_err)?.unwrap_or(0);
-            let minor = header.device_minor().map_err(read_err)?.unwrap_or(0);
-            rustix::fs::mknodat(
-                rustix::fs::CWD,
-                &target.host,
-                file_type,
-                rustix::fs::Mode::from_raw_mode(mode),
-                rustix::fs::makedev(major, minor),
-            )
-            .map_err(|e| CopyError::CreateNode {
-                path: target.rel.clone(),
-                source: e.into(),
-            })?;
         } else {
             // Other entry types (GNU sparse, volume labels, ...) carry no
             // file go-archive would create either.
@@ -346,4 +433,142 @@ fn set_mtime(host: &Path, rel: &Path, mtime: i64) -> Result<(), CopyError> {
         path: rel.to_path_buf(),
         source: e.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::copy::tree::OwnerPolicy;
+    use std::io::Write;
+
+    /// A tar holding one member `name` of `size` zero bytes, compressed
+    /// with `compress`.
+    fn zeros_archive(size: u64, compress: fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "zeros", io::repeat(0).take(size))
+            .expect("append");
+        compress(&builder.into_inner().expect("tar"))
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(bytes).expect("gzip");
+        gz.finish().expect("gzip")
+    }
+
+    fn zstd_compress(bytes: &[u8]) -> Vec<u8> {
+        zstd::encode_all(bytes, 19).expect("zstd")
+    }
+
+    fn plain(bytes: &[u8]) -> Vec<u8> {
+        bytes.to_vec()
+    }
+
+    /// (what, decompressed size, compressor, limits, whether it must fail)
+    #[test]
+    fn decompression_bombs_are_refused() {
+        let small = ArchiveLimits {
+            floor_bytes: 1 << 20,
+            max_ratio: 50,
+            max_bytes: 64 << 20,
+            max_entries: 100,
+        };
+        type Row = (&'static str, u64, fn(&[u8]) -> Vec<u8>, bool);
+        let rows: [Row; 4] = [
+            ("gzip bomb", 8 << 20, gzip, true),
+            ("zstd bomb", 8 << 20, zstd_compress, true),
+            ("plain tar over the floor", 2 << 20, plain, false),
+            ("small gzip", 512 << 10, gzip, false),
+        ];
+        for (what, size, compress, must_fail) in rows {
+            let dir = tempfile::tempdir().expect("tmp");
+            let src = dir.path().join("src");
+            let dest = dir.path().join("dest");
+            std::fs::create_dir_all(&src).expect("mkdir");
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            std::fs::write(src.join("a.tar"), zeros_archive(size, compress)).expect("write");
+            let archive = InRoot {
+                host: src.join("a.tar"),
+                rel: PathBuf::from("/a.tar"),
+            };
+            let target = InRoot {
+                host: dest.clone(),
+                rel: PathBuf::from("/"),
+            };
+            let mut copier = Copier::new(
+                &dest,
+                OwnerPolicy::Preserve,
+                Owner { uid: 0, gid: 0 },
+                None,
+                false,
+            );
+            let me = Owner {
+                uid: rustix::process::getuid().as_raw(),
+                gid: rustix::process::getgid().as_raw(),
+            };
+            let result = extract(&archive, &target, Some(me), &mut copier, &small);
+            match (must_fail, result) {
+                (true, Err(CopyError::ArchiveTooLarge { limit, .. })) => {
+                    assert!(limit < size, "{what}");
+                    let written = std::fs::metadata(dest.join("zeros")).map(|m| m.len());
+                    assert!(
+                        written.unwrap_or(0) <= limit,
+                        "{what}: wrote past the limit"
+                    );
+                }
+                (false, Ok(())) => {
+                    assert_eq!(
+                        std::fs::metadata(dest.join("zeros")).expect("zeros").len(),
+                        size
+                    );
+                }
+                (_, other) => panic!("{what}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_entries_are_refused() {
+        let limits = ArchiveLimits {
+            max_entries: 3,
+            ..ArchiveLimits::default()
+        };
+        let mut builder = tar::Builder::new(Vec::new());
+        for i in 0..5 {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(0);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, format!("f{i}"), io::empty())
+                .expect("append");
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        let dest = dir.path().join("dest");
+        std::fs::create_dir_all(&dest).expect("mkdir");
+        std::fs::write(dir.path().join("a.tar"), builder.into_inner().expect("tar")).expect("w");
+        let archive = InRoot {
+            host: dir.path().join("a.tar"),
+            rel: PathBuf::from("/a.tar"),
+        };
+        let target = InRoot {
+            host: dest.clone(),
+            rel: PathBuf::from("/"),
+        };
+        let me = Owner {
+            uid: rustix::process::getuid().as_raw(),
+            gid: rustix::process::getgid().as_raw(),
+        };
+        let mut copier = Copier::new(&dest, OwnerPolicy::Preserve, me, None, false);
+        let err = extract(&archive, &target, Some(me), &mut copier, &limits).expect_err("limit");
+        assert!(
+            matches!(err, CopyError::ArchiveTooManyEntries { limit: 3, .. }),
+            "{err}"
+        );
+    }
 }

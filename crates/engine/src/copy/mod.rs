@@ -71,7 +71,8 @@ pub struct CopyRequest<'a> {
     pub exclude: &'a [String],
     /// `--parents`: keep the source path (after an optional `/./` pivot).
     pub parents: bool,
-    /// ADD: extract local archives instead of copying them.
+    /// Extract archives instead of copying them: ADD's default for local
+    /// sources, or `ADD --unpack=true` (the engine decides; COPY never).
     pub add: bool,
 }
 
@@ -198,6 +199,16 @@ pub enum CopyError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "archive {path:?} ({size} bytes) expands to more than {limit} bytes; refusing a likely decompression bomb"
+    )]
+    ArchiveTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error("archive {path:?} has more than {limit} entries")]
+    ArchiveTooManyEntries { path: PathBuf, limit: u64 },
     #[error("archive {archive:?}: entry {entry:?} {reason}")]
     ArchiveEntryRejected {
         archive: PathBuf,
@@ -272,7 +283,13 @@ pub fn copy(request: &CopyRequest) -> Result<CopyOutcome, CopyError> {
             // created 0755 with the --chown owner; --chmod does not apply.
             let dest_dir = resolve_in_root(request.dest_root, Path::new(&dest), true)?;
             copier.mkdir_all(&dest_dir, Some(0o755))?;
-            archive::extract(&item.followed, &dest_dir, chown, &mut copier)?;
+            archive::extract(
+                &item.followed,
+                &dest_dir,
+                chown,
+                &mut copier,
+                &archive::ArchiveLimits::default(),
+            )?;
             outcome.archives_extracted += 1;
             outcome.sources_copied += 1;
             continue;
