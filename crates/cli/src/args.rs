@@ -22,10 +22,170 @@ pub struct GlobalArgs {
     pub root: Option<PathBuf>,
 }
 
+// Parsed once per process; boxing `build`'s many flags would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Build an image from a Dockerfile
     Build(BuildArgs),
+    /// Download an image from a registry into the store
+    Pull(PullArgs),
+    /// Upload an image from the store to a registry
+    Push(PushArgs),
+    /// List the images in the store
+    Images(ImagesArgs),
+    /// Show an image's manifest and config as JSON
+    Inspect(InspectArgs),
+    /// Give an image in the store another name
+    Tag(TagArgs),
+    /// Remove image names from the store (blobs go at the next prune)
+    Rmi(RmiArgs),
+    /// Write an image to an OCI layout tarball or a docker-archive
+    Save(SaveArgs),
+    /// Read an image from an OCI layout or docker-archive into the store
+    Load(LoadArgs),
+    /// Delete blobs, unpacked layers and scratch space no image or cache record uses
+    Prune(PruneArgs),
+    /// Show what uses space in the store
+    Du(DuArgs),
+    /// Check every blob against its digest and every image for missing blobs
+    Fsck(FsckArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SaveFormat {
+    /// OCI image layout tarball
+    Oci,
+    /// docker-archive, as `docker save` writes
+    Docker,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// The image, e.g. `busybox`, `registry.example:5000/app:1`, `alpine@sha256:…`
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The platform to pull from a multi-platform image: os/arch[/variant]
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Print only the manifest digest
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The image in the store
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Where to push it [default: REF]
+    #[arg(value_name = "DEST")]
+    pub dest: Option<String>,
+    /// Print only the manifest digest
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImagesArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+    /// Print only image IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Show manifest digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Show full IDs and digests
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Image names, IDs or digests
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+    /// Print one field: a path such as `.Config.config.Env`, `{{.Id}}` or `.Manifest.layers.0.digest`
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    /// The image in the store
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// The new name
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RmiArgs {
+    /// Names, IDs or digests
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+    /// Remove every name of an image given by ID or digest
+    #[arg(short = 'f', long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SaveArgs {
+    /// The image in the store
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The file to write
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Archive format
+    #[arg(long, value_enum, default_value = "oci")]
+    pub format: SaveFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// The archive (OCI layout tar or dir, or docker-archive)
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    pub input: PathBuf,
+    /// The platform to load from a multi-platform archive: os/arch[/variant]
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Print only the manifest digest
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Also drop the build cache (records not used for DURATION, e.g. 24h, 7d, 0s for all)
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "0s")]
+    pub cache: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DuArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct FsckArgs {
+    /// Delete corrupt blobs and stray files
+    #[arg(long)]
+    pub repair: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -72,6 +232,12 @@ pub struct BuildArgs {
     /// Do not use the cache
     #[arg(long)]
     pub no_cache: bool,
+    /// Do not use the cache for these stages (names or indexes; repeatable or comma-separated)
+    #[arg(long = "no-cache-filter", value_name = "STAGE", value_delimiter = ',')]
+    pub no_cache_filter: Vec<String>,
+    /// Resolve base images in the registry even when the store has them by name
+    #[arg(long)]
+    pub pull: bool,
     /// Grant an entitlement; only `security.insecure` exists (for `RUN --security=insecure`)
     #[arg(long, value_name = "ENTITLEMENT", value_parser = ["security.insecure"])]
     pub allow: Vec<String>,
@@ -85,7 +251,7 @@ pub struct BuildArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Print the build plan instead of building
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", value_name = "FORMAT")]
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
     pub print_plan: Option<PlanFormat>,
     /// Write the image ID (config digest) to this file
     #[arg(long, value_name = "FILE")]

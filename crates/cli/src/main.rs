@@ -7,8 +7,10 @@
 
 mod args;
 mod build;
+mod commands;
 mod progress;
 mod report;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -26,5 +28,6 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     match cli.command {
         args::Command::Build(build) => build::run(&cli.global, build),
+        other => commands::run(&cli.global, other),
     }
 }

@@ -41,3 +41,42 @@ fn hint(error: &engine::BuildError) -> Option<&'static str> {
         _ => None,
     }
 }
+
+pub fn ops_error(error: &engine::ops::OpsError) {
+    eprintln!("error: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = ops_hint(error) {
+        eprintln!("hint: {hint}");
+    }
+}
+
+fn ops_hint(error: &engine::ops::OpsError) -> Option<&'static str> {
+    use engine::ops::OpsError::*;
+    match error {
+        Resolve { .. } => Some(
+            "check the image name, and that registries.conf (CONTAINERS_REGISTRIES_CONF) points at a registry that has it",
+        ),
+        RegistryConfig(_) => Some(
+            "check the file named by CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf or /etc/containers/registries.conf",
+        ),
+        NotFound { .. } => {
+            Some("`decant images` lists the store; `decant pull REF` fetches an image")
+        }
+        Ambiguous { .. } => Some("give more digits of the ID, or the image's name"),
+        SeveralNames { .. } => Some("use `decant rmi NAME` per name, or `decant rmi --force ID`"),
+        Store { .. } => Some("choose another store with --root DIR or DECANT_ROOT"),
+        StoreOp {
+            source: engine::ops::StoreError::Busy { .. },
+            ..
+        } => Some("wait for the other decant processes using this store to finish"),
+        Push { .. } => Some(
+            "check the destination name and your credentials (docker login writes ~/.docker/config.json)",
+        ),
+        Load { .. } => Some("decant loads OCI layouts (tar or directory) and docker-archives"),
+        _ => None,
+    }
+}

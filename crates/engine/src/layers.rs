@@ -60,6 +60,11 @@ pub(crate) struct Images<'a> {
     events: EventSink<'a>,
     client: OnceLock<registry::Client>,
     resolved: Mutex<HashMap<String, Arc<registry::ResolvedImage>>>,
+    /// One lock per blob being fetched, so that stages sharing a base image
+    /// download each layer once instead of racing to fetch it twice.
+    fetching: Mutex<HashMap<Digest, Arc<Mutex<()>>>>,
+    /// Whether an image already in the store by name wins over the registry.
+    local_first: bool,
 }
 
 impl<'a> Images<'a> {
@@ -70,7 +75,62 @@ impl<'a> Images<'a> {
             events,
             client: OnceLock::new(),
             resolved: Mutex::new(HashMap::new()),
+            fetching: Mutex::new(HashMap::new()),
+            local_first: false,
         }
+    }
+
+    /// Docker's behaviour for `FROM name` and `COPY --from=name`: an image
+    /// the store has under that name (built with `-t`, pulled or loaded) is
+    /// used without asking a registry. `decant build --pull` turns this off.
+    pub fn local_first(mut self, yes: bool) -> Images<'a> {
+        self.local_first = yes;
+        self
+    }
+
+    /// The complete image the store holds under `reference` (its tag, or its
+    /// manifest digest), when it is for our platform; otherwise the caller
+    /// goes to the registry. Its blobs are all present, so the endpoint in
+    /// the result is never used to fetch.
+    fn resolve_local(&self, reference: &Reference) -> Option<registry::ResolvedImage> {
+        let by_tag = self
+            .store
+            .resolve_tag(&reference.to_string())
+            .ok()
+            .flatten();
+        let digest = by_tag.or_else(|| {
+            reference
+                .digest
+                .clone()
+                .filter(|digest| self.store.has_blob(digest))
+        })?;
+        let image =
+            crate::ops::LocalImage::read(self.store, Some(reference.to_string()), &digest).ok()?;
+        let platform_ok = image.config.os == self.platform.os
+            && image.config.architecture == self.platform.architecture;
+        if !platform_ok || !image.is_complete(self.store) {
+            return None;
+        }
+        Some(registry::ResolvedImage {
+            reference: reference.clone(),
+            manifest_digest: image.manifest_digest,
+            manifest_media_type: image
+                .manifest
+                .media_type
+                .clone()
+                .unwrap_or_else(|| MediaType::OCI_MANIFEST.to_string()),
+            manifest: image.manifest,
+            manifest_bytes: image.manifest_bytes,
+            index_digest: None,
+            config: image.config,
+            config_bytes: image.config_bytes,
+            source: registry::Endpoint {
+                host: reference.registry.clone(),
+                repository: reference.repository.clone(),
+                insecure: false,
+                mirror: false,
+            },
+        })
     }
 
     fn client(&self) -> Result<&registry::Client, BuildError> {
@@ -93,6 +153,16 @@ impl<'a> Images<'a> {
             reference: text.to_string(),
             source,
         })?;
+        if self.local_first
+            && let Some(local) = self.resolve_local(&reference)
+        {
+            (self.events)(Event::Resolving {
+                reference: format!("{reference} (local store)"),
+            });
+            let local = Arc::new(local);
+            self.lock().insert(text.to_string(), local.clone());
+            return Ok(local);
+        }
         (self.events)(Event::Resolving {
             reference: reference.to_string(),
         });
@@ -144,6 +214,17 @@ impl<'a> Images<'a> {
                 digest: layer.descriptor.digest.clone(),
             });
         };
+        let slot = self
+            .fetching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(layer.descriptor.digest.clone())
+            .or_default()
+            .clone();
+        let _fetching = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if self.store.has_blob(&layer.descriptor.digest) {
+            return Ok(());
+        }
         (self.events)(Event::Pulling {
             reference: image.reference.to_string(),
             digest: layer.descriptor.digest.clone(),

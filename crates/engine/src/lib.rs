@@ -37,6 +37,7 @@ mod error;
 mod events;
 mod image;
 mod layers;
+pub mod ops;
 mod request;
 mod rootfs;
 mod stage;
