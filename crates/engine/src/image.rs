@@ -173,6 +173,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         &mut RegistryResolver { images: &images },
     )?;
     let context = Context::load(&request.context, &request.dockerfile)?;
+    context.load_checksum_cache(&store);
     let driver = match request.snapshotter.as_deref() {
         Some("overlay") => snapshot::Driver::Overlay,
         Some("copy") => snapshot::Driver::Copy,
@@ -222,12 +223,21 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
                 .collect();
             builder.build(&graph.stages[position], &built)
         },
-    )
-    .map_err(|error| match error {
+    );
+    // Hashes are worth keeping even when a step failed: the fix is usually
+    // an edit to one file, and the rebuild should rehash only that one. A
+    // store that cannot take them fails a build that otherwise succeeded,
+    // as a failed cache record does.
+    let saved = context.save_checksum_cache(&store);
+    let results = results.map_err(|error| match error {
         solver::GraphError::Job(error) => error,
         // The planner orders stages and rejects cycles; a malformed graph
         // here means the two disagree, which we report rather than hide.
         other => BuildError::InternalGraph(other.to_string()),
+    })?;
+    saved.map_err(|source| BuildError::StoreOp {
+        what: "context checksum cache".to_string(),
+        source,
     })?;
     let target_position = positions[&graph.target];
     let stage = &graph.stages[target_position];
