@@ -104,6 +104,32 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
                 }
             }
             renderer.summary(&outcome);
+            for name in &settings.push {
+                let view = crate::transfer::TransferView::new(
+                    settings.progress == Progress::Quiet,
+                    "push",
+                );
+                let pushed = engine::ops::push(&request.store_root, name, None, &|e| view.event(e));
+                view.finish();
+                match pushed {
+                    Ok(pushed) => {
+                        if settings.progress != Progress::Quiet {
+                            eprintln!("pushed {} {}", pushed.reference, pushed.manifest_digest);
+                        }
+                    }
+                    Err(error) => {
+                        report::message(&format!(
+                            "the image was built but pushing {name} failed: {error}"
+                        ));
+                        let mut source = std::error::Error::source(&error);
+                        while let Some(cause) = source {
+                            eprintln!("  caused by: {cause}");
+                            source = cause.source();
+                        }
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             if settings.progress == Progress::Quiet {
                 println!("{id}");
             }
@@ -175,6 +201,8 @@ fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, engine::SecretSou
 
 pub struct Settings {
     pub progress: Progress,
+    /// Names to push after a successful build (`--push`, `type=registry`).
+    pub push: Vec<String>,
 }
 
 fn key_values(values: &[String], what: &str) -> Result<BTreeMap<String, String>, UsageError> {
@@ -205,6 +233,7 @@ fn key_values(values: &[String], what: &str) -> Result<BTreeMap<String, String>,
 fn parse_output(
     spec: &str,
     compression: &mut layer::Compression,
+    push: &mut Vec<String>,
 ) -> Result<engine::Output, UsageError> {
     if !spec.contains('=') {
         // docker: `-o DIR` is type=local,dest=DIR; `-o -` would be a tar on stdout.
@@ -253,13 +282,25 @@ fn parse_output(
             }
         };
     }
-    for key in [
-        "name",
-        "push",
-        "oci-mediatypes",
-        "force-compression",
-        "compression-level",
-    ] {
+    // buildx: type=registry is type=image,push=true; `name` names the image.
+    let names: Vec<String> = fields
+        .remove("name")
+        .map(|n| n.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    let wants_push = kind == "registry" || fields.remove("push").as_deref() == Some("true");
+    if wants_push {
+        if names.is_empty() {
+            return Err(usage(
+                format!("--output type={kind} with push needs name=REF"),
+                Some("for example: --output type=registry,name=registry.example.com/app:1"),
+            ));
+        }
+        push.extend(names);
+        if kind == "registry" {
+            return Ok(engine::Output::Image);
+        }
+    }
+    for key in ["oci-mediatypes", "force-compression", "compression-level"] {
         fields.remove(key);
     }
     if let Some(key) = fields.keys().next() {
@@ -291,13 +332,9 @@ fn parse_output(
         "tar" => Ok(engine::Output::Tar {
             dest: need_dest("tar")?,
         }),
-        "registry" => Err(usage(
-            "--output type=registry is not supported yet",
-            Some("export with type=oci and push it with skopeo copy"),
-        )),
         other => Err(usage(
             format!("unknown output type {other:?}"),
-            Some("use oci, docker, image, local or tar"),
+            Some("use oci, docker, image, registry, local or tar"),
         )),
     }
 }
@@ -307,7 +344,6 @@ fn request_from(
     args: &BuildArgs,
 ) -> Result<(engine::BuildRequest, Settings), UsageError> {
     let unsupported = [
-        (args.push, "--push"),
         (args.platform.is_some(), "--platform"),
         (!args.ssh.is_empty(), "--ssh"),
         (!args.cache_from.is_empty(), "--cache-from"),
@@ -325,11 +361,28 @@ fn request_from(
         .clone()
         .unwrap_or_else(|| context.join("Dockerfile"));
     let mut compression = layer::Compression::Gzip;
+    let mut push = Vec::new();
     let mut outputs = args
         .outputs
         .iter()
-        .map(|spec| parse_output(spec, &mut compression))
+        .map(|spec| parse_output(spec, &mut compression, &mut push))
         .collect::<Result<Vec<_>, _>>()?;
+    if args.push {
+        if args.tags.is_empty() {
+            return Err(usage(
+                "--push needs a name to push",
+                Some("add -t REGISTRY/NAME:TAG"),
+            ));
+        }
+        push.extend(args.tags.iter().cloned());
+    }
+    // What is pushed is first tagged in the store, then pushed from there.
+    let mut tags = args.tags.clone();
+    for name in &push {
+        if !tags.contains(name) {
+            tags.push(name.clone());
+        }
+    }
     if outputs.is_empty() && !args.tags.is_empty() {
         outputs.push(engine::Output::Image);
     }
@@ -355,7 +408,7 @@ fn request_from(
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
         named_contexts: key_values(&args.build_contexts, "--build-context")?,
-        tags: args.tags.clone(),
+        tags,
         outputs,
         labels: key_values(&args.labels, "--label")?,
         no_cache: args.no_cache,
@@ -378,5 +431,5 @@ fn request_from(
         secrets: parse_secrets(&args.secret)?,
         cancel: Arc::new(AtomicBool::new(false)),
     };
-    Ok((request, Settings { progress }))
+    Ok((request, Settings { progress, push }))
 }

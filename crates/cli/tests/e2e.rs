@@ -226,3 +226,59 @@ fn identical_steps_in_two_stages_run_once() {
     // One RUN and two COPYs run; the other stage's RUN is served by the first.
     assert!(text.contains("(3 steps run, 1 cached)"), "{text}");
 }
+
+#[test]
+fn build_push_and_output_type_registry_reach_the_registry() {
+    require!(root);
+    require!(overlayfs);
+    for tool in ["docker-registry", "busybox", "skopeo"] {
+        require!(command tool);
+    }
+    let dir = Dir::new(BIN, "push");
+    let (registry, conf) = registry_with_busybox(&dir);
+    dir.create(
+        "ctx/Dockerfile",
+        "FROM busybox\nRUN echo pushed > /pushed\n",
+    );
+    // (flags, the reference skopeo must then find)
+    let cases = [
+        (
+            vec![
+                "--push".to_string(),
+                "-t".to_string(),
+                format!("{}/app:push", registry.addr()),
+            ],
+            format!("{}/app:push", registry.addr()),
+        ),
+        (
+            vec![
+                "--output".to_string(),
+                format!("type=registry,name={}/app:output", registry.addr()),
+            ],
+            format!("{}/app:output", registry.addr()),
+        ),
+    ];
+    for (flags, reference) in cases {
+        dir.command()
+            .env("CONTAINERS_REGISTRIES_CONF", &conf)
+            .args(["build", "--progress", "plain"])
+            .args(&flags)
+            .arg(dir.path().join("ctx"))
+            .output();
+        let inspect = run_ok(
+            Command::new("skopeo")
+                .args(["inspect", "--tls-verify=false"])
+                .arg(format!("docker://{reference}")),
+        );
+        assert!(inspect.contains("\"Layers\""), "{reference}: {inspect}");
+    }
+    // Pushing needs a name.
+    let output = dir
+        .command()
+        .env("CONTAINERS_REGISTRIES_CONF", &conf)
+        .args(["build", "--push"])
+        .arg(dir.path().join("ctx"))
+        .run();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("hint: add -t"));
+}
