@@ -114,7 +114,7 @@ impl StageBuilder<'_> {
                 )
             }
             plan::Base::Context(name) => {
-                let (layer, key) = self.context_base(name, &label)?;
+                let (layer, key) = self.context_base(name)?;
                 let history = History {
                     created: self.created.clone(),
                     created_by: Some(format!("context {name}")),
@@ -397,7 +397,7 @@ impl StageBuilder<'_> {
     /// `FROM <named local context>`: the directory's files (its own
     /// `.dockerignore` applied, owned 0:0 as BuildKit's file sync sends
     /// them) become the stage's single base layer.
-    fn context_base(&self, name: &str, label: &str) -> Result<(LayerRef, Digest), BuildError> {
+    fn context_base(&self, name: &str) -> Result<(LayerRef, Digest), BuildError> {
         let context = self.named_local(name)?;
         let sources = [".".to_string()];
         let mut key = CacheKey::new("context-base");
@@ -445,7 +445,6 @@ impl StageBuilder<'_> {
         })?;
         let layer = self.commit_layer(&diff, &[], &instruction, &location)?;
         self.record(&key, &layer)?;
-        let _ = label;
         Ok((layer, key))
     }
 

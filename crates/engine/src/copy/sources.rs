@@ -79,7 +79,8 @@ impl Include {
     }
 }
 
-/// ADD's remote sources; Git and HTTP fetching belong to the engine's lead.
+/// ADD's remote sources: the engine downloads them (`crate::remote`) and
+/// hands the copy a local file, so one reaching here is an error.
 pub(crate) fn is_remote(source: &str) -> bool {
     let lower = source.to_ascii_lowercase();
     lower.starts_with("http://")
