@@ -176,6 +176,7 @@ impl Context {
     }
 
     /// How many files this build hashed, and how many hashes it reused.
+    #[cfg(test)]
     pub fn checksum_counts(&self) -> (usize, usize) {
         let sums = self.sums();
         (sums.hashed, sums.reused)

@@ -52,7 +52,9 @@ pub(crate) struct StageBuilder<'a> {
     pub images: &'a Images<'a>,
     pub context: &'a Context,
     pub events: EventSink<'a>,
-    pub driver: snapshot::Driver,
+    /// The snapshot driver: forced by the request, else detected on first
+    /// use (see [`StageBuilder::driver`]).
+    pub driver: std::sync::OnceLock<snapshot::Driver>,
     pub created: Option<String>,
     pub steps_run: AtomicUsize,
     pub steps_cached: AtomicUsize,
@@ -346,6 +348,16 @@ impl StageBuilder<'_> {
         }
     }
 
+    /// Detects the snapshot driver the first time a step needs one; the
+    /// probe mounts a test overlay, which a fully cached build never pays.
+    fn driver(&self) -> Result<snapshot::Driver, BuildError> {
+        if let Some(driver) = self.driver.get() {
+            return Ok(*driver);
+        }
+        let detected = snapshot::Driver::detect().map_err(BuildError::SnapshotDetect)?;
+        Ok(*self.driver.get_or_init(|| detected))
+    }
+
     fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
         layers
             .iter()
@@ -385,7 +397,7 @@ impl StageBuilder<'_> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
         let prepared =
-            snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
+            snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(snapshot_error)?;
         match &step.op {
             Op::Run(run) => self.run(label, index, step, run, &prepared.root, &location)?,
             Op::Copy(copy) => self.copy(step, copy, &prepared.root, built, &location)?,
@@ -659,13 +671,14 @@ impl StageBuilder<'_> {
     ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
-            BuildError::Snapshot {
-                location: self.location(None),
-                instruction: "export".to_string(),
-                source,
-            }
-        })?;
+        let prepared =
+            snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(|source| {
+                BuildError::Snapshot {
+                    location: self.location(None),
+                    instruction: "export".to_string(),
+                    source,
+                }
+            })?;
         Ok((prepared, work))
     }
 
@@ -677,13 +690,14 @@ impl StageBuilder<'_> {
     ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
-            BuildError::Snapshot {
-                location: location.to_string(),
-                instruction: step.text.clone(),
-                source,
-            }
-        })?;
+        let prepared =
+            snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(|source| {
+                BuildError::Snapshot {
+                    location: location.to_string(),
+                    instruction: step.text.clone(),
+                    source,
+                }
+            })?;
         // The mount is dropped (unmounted) before its work dir is removed.
         Ok((prepared, work))
     }
