@@ -431,10 +431,7 @@ fn decode_sums(bytes: &[u8]) -> Option<HashMap<String, Sum>> {
         Some(head)
     };
     let mut entries = HashMap::new();
-    loop {
-        let Some(len) = take(4) else {
-            break;
-        };
+    while let Some(len) = take(4) {
         let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
         let name = std::str::from_utf8(take(len)?).ok()?.to_string();
         let mut u = [0u64; 3];
