@@ -11,7 +11,8 @@
 #        RUNS (default 5), OUT (markdown file), BENCH_WORK (work dir)
 #
 # cold = base images in the builder's store, no build cache: decant starts each
-# run from a copy of a store holding only the pulled bases; peers use --no-cache.
+# run from a copy of a store holding only the pulled and unpacked bases; peers
+# use --no-cache.
 # warm = rebuild with nothing changed. incremental = rebuild after appending a
 # comment line to the file named in the scenario's bench.conf.
 set -euo pipefail
@@ -59,7 +60,15 @@ for s in "${scenarios[@]}"; do
   cp "$file" "$W/$s.orig"
   seed=$W/seed-$s root=$W/root-$s
   rm -rf "$seed"; mkdir -p "$seed"
-  for img in $(base_images "$dir/Dockerfile"); do "$DECANT" --root "$seed" pull "$img" >/dev/null; done
+  # Pulled *and* unpacked, as docker's and buildah's stores hold a base
+  # image: a FROM-only build exported as a rootfs unpacks every layer.
+  for img in $(base_images "$dir/Dockerfile"); do
+    "$DECANT" --root "$seed" pull "$img" >/dev/null
+    printf 'FROM %s\n' "$img" > "$W/unpack.Dockerfile"
+    rm -rf "$W/unpack"
+    "$DECANT" --root "$seed" build -q -f "$W/unpack.Dockerfile" -o "type=local,dest=$W/unpack" "$W" >/dev/null
+    rm -rf "$W/unpack"
+  done
 
   decant="'$DECANT' --root '$root' build -f '$dir/Dockerfile' -t bench-$s '$ctx'"
   declare -A peer_cmd
