@@ -87,7 +87,8 @@ for s in "${scenarios[@]}"; do
     for p in "${peers[@]}"; do
       cmd=${peer_cmd[$p]}; args+=(-n "$p")
       case $mode in
-        cold) args+=(--prepare true "$cmd --no-cache");;
+        # Flags before the context: buildah takes no option after it.
+        cold) args+=(--prepare true "${cmd/ -f / --no-cache -f }");;
         warm) args+=(--prepare true "$cmd");;
         incremental) args+=(--prepare "$edit" "$cmd");;
       esac
