@@ -174,11 +174,17 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     )?;
     let context = Context::load(&request.context, &request.dockerfile)?;
     context.load_checksum_cache(&store);
-    let driver = match request.snapshotter.as_deref() {
-        Some("overlay") => snapshot::Driver::Overlay,
-        Some("copy") => snapshot::Driver::Copy,
-        _ => snapshot::Driver::detect().map_err(BuildError::SnapshotDetect)?,
+    // Detection mounts a test overlay, so it waits until a step needs a
+    // snapshot: a build served entirely from the cache mounts nothing.
+    let driver = std::sync::OnceLock::new();
+    let forced = match request.snapshotter.as_deref() {
+        Some("overlay") => Some(snapshot::Driver::Overlay),
+        Some("copy") => Some(snapshot::Driver::Copy),
+        _ => None,
     };
+    if let Some(forced) = forced {
+        let _ = driver.set(forced);
+    }
     let created = request
         .source_date_epoch
         .map(rfc3339)

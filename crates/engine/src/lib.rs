@@ -61,6 +61,48 @@ pub mod helper {
     pub use executor::{HELPER_ARG, helper_main, isolate_mounts};
 }
 
+/// Entry points for the criterion benches under `benches/`; not an API.
+#[doc(hidden)]
+pub mod bench {
+    use std::path::Path;
+
+    use crate::context::Context;
+    use crate::error::BuildError;
+
+    /// The cache-key contribution of `sources` in the context `dir`, as a
+    /// COPY step computes it, using (and then saving) the checksum cache of
+    /// the store at `store_root` when one is given.
+    pub fn context_checksum(
+        dir: &Path,
+        sources: &[String],
+        store_root: Option<&Path>,
+    ) -> Result<oci::Digest, BuildError> {
+        let context = Context::load(dir, &dir.join("Dockerfile"))?;
+        let store = store_root
+            .map(|root| {
+                store::Store::open(root).map_err(|source| BuildError::Store {
+                    path: root.to_path_buf(),
+                    source,
+                })
+            })
+            .transpose()?;
+        if let Some(store) = &store {
+            context.load_checksum_cache(store);
+        }
+        let mut key = solver::CacheKey::new("bench");
+        context.checksum(sources, &mut key)?;
+        if let Some(store) = &store {
+            context
+                .save_checksum_cache(store)
+                .map_err(|source| BuildError::StoreOp {
+                    what: "context checksum cache".to_string(),
+                    source,
+                })?;
+        }
+        Ok(key.finish())
+    }
+}
+
 /// The store directory used when neither `--root` nor `DECANT_ROOT` is given.
 pub fn default_store_root() -> std::path::PathBuf {
     store::Store::default_root()

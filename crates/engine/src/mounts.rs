@@ -465,7 +465,7 @@ impl StageBuilder<'_> {
                 if path.is_dir() {
                     let work = self.work_dir()?;
                     let prepared =
-                        snapshot::prepare(self.driver, std::slice::from_ref(&path), work.path())
+                        snapshot::prepare(self.driver()?, std::slice::from_ref(&path), work.path())
                             .map_err(|source| MountError::Snapshot {
                                 target: target.to_string(),
                                 source,

@@ -69,7 +69,9 @@ pub(crate) struct StageBuilder<'a> {
     pub images: &'a Images<'a>,
     pub context: &'a Context,
     pub events: EventSink<'a>,
-    pub driver: snapshot::Driver,
+    /// The snapshot driver: forced by the request, else detected on first
+    /// use (see [`StageBuilder::driver`]).
+    pub driver: std::sync::OnceLock<snapshot::Driver>,
     /// ADD's downloads, shared by the stages of one build.
     pub downloads: crate::remote::Downloads,
     pub created: Option<String>,
@@ -413,7 +415,7 @@ impl StageBuilder<'_> {
         }
         let location = self.location(None);
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &[], work.path()).map_err(|source| {
+        let prepared = snapshot::prepare(self.driver()?, &[], work.path()).map_err(|source| {
             BuildError::Snapshot {
                 location: location.clone(),
                 instruction: instruction.clone(),
@@ -500,6 +502,16 @@ impl StageBuilder<'_> {
         }
     }
 
+    /// Detects the snapshot driver the first time a step needs one; the
+    /// probe mounts a test overlay, which a fully cached build never pays.
+    pub(crate) fn driver(&self) -> Result<snapshot::Driver, BuildError> {
+        if let Some(driver) = self.driver.get() {
+            return Ok(*driver);
+        }
+        let detected = snapshot::Driver::detect().map_err(BuildError::SnapshotDetect)?;
+        Ok(*self.driver.get_or_init(|| detected))
+    }
+
     fn lowers(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, BuildError> {
         layers
             .iter()
@@ -545,7 +557,7 @@ impl StageBuilder<'_> {
         };
         let work = self.work_dir()?;
         let prepared =
-            snapshot::prepare(self.driver, &lowers, work.path()).map_err(snapshot_error)?;
+            snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(snapshot_error)?;
         match &step.op {
             Op::Run(run) => {
                 let ran = self.run(label, index, step, run, &prepared.root, built, &location);
@@ -920,13 +932,14 @@ impl StageBuilder<'_> {
     ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
-            BuildError::Snapshot {
-                location: self.location(None),
-                instruction: "export".to_string(),
-                source,
-            }
-        })?;
+        let prepared =
+            snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(|source| {
+                BuildError::Snapshot {
+                    location: self.location(None),
+                    instruction: "export".to_string(),
+                    source,
+                }
+            })?;
         Ok((prepared, work))
     }
 
@@ -938,13 +951,14 @@ impl StageBuilder<'_> {
     ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
-        let prepared = snapshot::prepare(self.driver, &lowers, work.path()).map_err(|source| {
-            BuildError::Snapshot {
-                location: location.to_string(),
-                instruction: step.text.clone(),
-                source,
-            }
-        })?;
+        let prepared =
+            snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(|source| {
+                BuildError::Snapshot {
+                    location: location.to_string(),
+                    instruction: step.text.clone(),
+                    source,
+                }
+            })?;
         // The mount is dropped (unmounted) before its work dir is removed.
         Ok((prepared, work))
     }
