@@ -13,13 +13,28 @@ pub fn usage_error(error: &UsageError) {
     }
 }
 
-pub fn build_error(error: &engine::BuildError) {
-    eprintln!("error: {error}");
-    let mut source = std::error::Error::source(error);
+/// Prints an error and its chain of causes. A cause whose text the line
+/// above already says (errors that embed their source's message) is skipped,
+/// so each fact is printed once.
+fn chain(error: &dyn std::error::Error) {
+    let mut shown = error.to_string();
+    eprintln!("error: {shown}");
+    let mut source = error.source();
     while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        // Diagnostics say `Dockerfile:L:C: …` where the line above already
+        // named the real file.
+        let place_free = text.strip_prefix("Dockerfile:").unwrap_or(&text);
+        if !shown.contains(place_free) {
+            eprintln!("  caused by: {text}");
+        }
+        shown = text;
         source = cause.source();
     }
+}
+
+pub fn build_error(error: &engine::BuildError) {
+    chain(error);
     if let Some(hint) = hint(error) {
         eprintln!("hint: {hint}");
     }
@@ -43,12 +58,7 @@ fn hint(error: &engine::BuildError) -> Option<&'static str> {
 }
 
 pub fn ops_error(error: &engine::ops::OpsError) {
-    eprintln!("error: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
-        source = cause.source();
-    }
+    chain(error);
     if let Some(hint) = ops_hint(error) {
         eprintln!("hint: {hint}");
     }

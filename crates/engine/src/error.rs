@@ -12,14 +12,14 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {diagnostic}")]
+    #[error("{}", in_file(path, &diagnostic.to_string()))]
     Parse {
         path: PathBuf,
         /// The Dockerfile text, for rendering a snippet.
         text: String,
         diagnostic: dockerfile::Diagnostic,
     },
-    #[error("{path}: {source}")]
+    #[error("{}", in_file(path, &source.to_string()))]
     Plan {
         path: PathBuf,
         text: String,
@@ -116,7 +116,7 @@ pub enum BuildError {
         source: executor::ExecError,
     },
     #[error(
-        "{location}: {instruction}: the command exited with {status}{}",
+        "{location}: {instruction}: did not complete successfully: {status}{}",
         if tail.is_empty() { String::new() } else { format!("\n--- last lines of output ---\n{tail}") }
     )]
     RunFailed {
@@ -196,4 +196,14 @@ pub enum BuildError {
     Cancelled,
     #[error("internal error: {0}")]
     InternalGraph(String),
+}
+
+/// Diagnostics name their place as `Dockerfile:LINE:COL`; shown to the user
+/// that becomes the Dockerfile's actual path, so `-f ci/Dockerfile.prod`
+/// errors point at the right file.
+fn in_file(path: &std::path::Path, message: &str) -> String {
+    match message.strip_prefix("Dockerfile:") {
+        Some(rest) => format!("{}:{rest}", path.display()),
+        None => format!("{}: {message}", path.display()),
+    }
 }
