@@ -287,6 +287,7 @@ fn request_from(
         outputs,
         labels: key_values(&args.labels, "--label")?,
         no_cache: args.no_cache,
+        no_cache_filter: args.no_cache_filter.clone(),
         pull: args.pull,
         allow_insecure: args.allow.iter().any(|a| a == "security.insecure"),
         jobs: args.jobs.unwrap_or_else(|| {

@@ -1,12 +1,17 @@
-//! Progress rendering: `plain` lines for logs and CI, one JSON object per
-//! line for tools, nothing for `quiet`. `auto` and `tty` currently render
-//! plain lines too.
+//! Progress rendering: a live view on a terminal (`tty`), plain lines for
+//! logs and CI, one JSON object per line for tools, nothing for `quiet`.
+//!
+//! The tty view follows BuildKit's: one line per step with its timer while
+//! it runs, `CACHED` or `DONE 1.2s` when it ends, and RUN output printed
+//! above the live lines so the last lines of a running step stay visible.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use engine::Event;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::Progress;
 
@@ -14,6 +19,83 @@ pub struct Renderer {
     mode: Progress,
     started: Instant,
     out: Mutex<std::io::Stderr>,
+    live: Option<Live>,
+}
+
+/// The tty view's state: one spinner per running step.
+struct Live {
+    bars: MultiProgress,
+    steps: Mutex<HashMap<(String, usize), ProgressBar>>,
+}
+
+impl Live {
+    fn new() -> Live {
+        Live {
+            bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            steps: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn steps(&self) -> std::sync::MutexGuard<'_, HashMap<(String, usize), ProgressBar>> {
+        self.steps.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn event(&self, event: &Event) {
+        match event {
+            Event::StepStarted {
+                stage,
+                step,
+                steps,
+                text,
+                ..
+            } => {
+                let bar = self.bars.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} [{prefix}] {wide_msg} {elapsed:>4}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(format!("{stage} {step}/{steps}"));
+                bar.set_message(text.clone());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                self.steps().insert((stage.clone(), *step), bar);
+            }
+            Event::StepCached { stage, step, text } => {
+                if let Some(bar) = self.steps().remove(&(stage.clone(), *step)) {
+                    bar.finish_and_clear();
+                }
+                let _ = self
+                    .bars
+                    .println(format!("  [{stage} {step}] CACHED {text}"));
+            }
+            Event::StepFinished {
+                stage,
+                step,
+                elapsed,
+                ..
+            } => {
+                if let Some(bar) = self.steps().remove(&(stage.clone(), *step)) {
+                    let text = bar.message();
+                    bar.finish_and_clear();
+                    let _ = self.bars.println(format!(
+                        "  [{stage} {step}] DONE {:.1}s {text}",
+                        elapsed.as_secs_f64()
+                    ));
+                }
+            }
+            other => {
+                if let Some(line) = plain(other) {
+                    let _ = self.bars.println(format!("    {line}"));
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        for (_, bar) in self.steps().drain() {
+            bar.finish_and_clear();
+        }
+        let _ = self.bars.clear();
+    }
 }
 
 impl Renderer {
@@ -23,10 +105,12 @@ impl Renderer {
             Progress::Auto => Progress::Plain,
             other => other,
         };
+        let live = (mode == Progress::Tty).then(Live::new);
         Renderer {
             mode,
             started: Instant::now(),
             out: Mutex::new(std::io::stderr()),
+            live,
         }
     }
 
@@ -40,6 +124,11 @@ impl Renderer {
         match self.mode {
             Progress::Quiet => {}
             Progress::Json => self.write(&json(&event).to_string()),
+            Progress::Tty if self.live.is_some() => {
+                if let Some(live) = &self.live {
+                    live.event(&event);
+                }
+            }
             Progress::Plain | Progress::Tty | Progress::Auto => {
                 if let Some(line) = plain(&event) {
                     self.write(&line);
@@ -48,7 +137,13 @@ impl Renderer {
         }
     }
 
-    pub fn finish(&self) {}
+    /// Clears the live view, if any, so the summary or error that follows
+    /// is printed on a clean line.
+    pub fn finish(&self) {
+        if let Some(live) = &self.live {
+            live.finish();
+        }
+    }
 
     pub fn summary(&self, outcome: &engine::BuildOutcome) {
         if matches!(self.mode, Progress::Quiet | Progress::Json) {

@@ -56,7 +56,7 @@ fn readme_example_builds_offline_and_skopeo_reads_it() {
         .arg("--output")
         .arg(format!("type=oci,dest={}", out.display()))
         .arg(&example)
-        .run();
+        .output();
     let inspect = run_ok(
         Command::new("skopeo")
             .arg("inspect")
@@ -127,7 +127,7 @@ fn multi_stage_image_runs_in_runc_and_rebuilds_from_cache() {
             ])
             .arg(format!("type=oci,dest={}", out.display()))
             .arg(dir.path().join("ctx"))
-            .run();
+            .output();
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     let first = build(&dir);
@@ -177,4 +177,52 @@ fn multi_stage_image_runs_in_runc_and_rebuilds_from_cache() {
         fourth.contains("(4 steps run,"),
         "the COPY, the RUN after it and both final COPYs rerun:\n{fourth}"
     );
+    // Each rerun step says which of its inputs changed.
+    assert!(
+        fourth.contains("(ran: the files or stages it reads changed)"),
+        "{fourth}"
+    );
+    assert!(
+        fourth.contains("(ran: an earlier step or the base image changed)"),
+        "{fourth}"
+    );
+
+    // --no-cache-filter reruns only the named stage's steps; the final
+    // stage's copies then find their inputs unchanged.
+    let output = dir
+        .command()
+        .env("CONTAINERS_REGISTRIES_CONF", &conf)
+        .args(["build", "--progress", "plain", "--no-cache-filter", "build"])
+        .arg(dir.path().join("ctx"))
+        .output();
+    let fifth = String::from_utf8_lossy(&output.stderr);
+    assert!(fifth.contains("(3 steps run, 2 cached)"), "{fifth}");
+}
+
+#[test]
+fn identical_steps_in_two_stages_run_once() {
+    require!(root);
+    require!(overlayfs);
+    for tool in ["docker-registry", "busybox", "skopeo"] {
+        require!(command tool);
+    }
+    let dir = Dir::new(BIN, "dedup");
+    let (_registry, conf) = registry_with_busybox(&dir);
+    let same = "RUN echo expensive > /result\n";
+    dir.create(
+        "ctx/Dockerfile",
+        format!(
+            "FROM busybox AS one\n{same}\nFROM busybox AS two\n{same}\n\
+             FROM scratch\nCOPY --from=one /result /one\nCOPY --from=two /result /two\n"
+        ),
+    );
+    let output = dir
+        .command()
+        .env("CONTAINERS_REGISTRIES_CONF", &conf)
+        .args(["build", "--progress", "plain"])
+        .arg(dir.path().join("ctx"))
+        .output();
+    let text = String::from_utf8_lossy(&output.stderr);
+    // One RUN and two COPYs run; the other stage's RUN is served by the first.
+    assert!(text.contains("(3 steps run, 1 cached)"), "{text}");
 }

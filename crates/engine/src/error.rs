@@ -151,6 +151,12 @@ pub enum BuildError {
         #[source]
         source: export::ExportError,
     },
+    #[error("cannot start a thread for {what}")]
+    Thread {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("build cancelled")]
     Cancelled,
     #[error("internal error: {0}")]

@@ -67,6 +67,42 @@ fn read_and_parse(request: &BuildRequest) -> Result<(String, dockerfile::Dockerf
     Ok((text, ast))
 }
 
+/// Plans on a thread with a stack large enough for
+/// [`plan::MAX_DEPENDENCY_DEPTH`] nested stage dependencies: the planner
+/// recurses once per dependency, and the main thread's default 8 MiB stack
+/// holds only about 150 levels in a debug build.
+fn plan_with_big_stack(
+    request: &BuildRequest,
+    text: String,
+    ast: &dockerfile::Dockerfile,
+    options: &PlanOptions,
+    resolver: &mut (dyn plan::BaseResolver + Send),
+) -> Result<BuildGraph, BuildError> {
+    const PLANNER_STACK: usize = 512 << 20;
+    let result = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("planner".to_string())
+            .stack_size(PLANNER_STACK)
+            .spawn_scoped(scope, || plan::plan(ast, options, resolver))
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+    });
+    match result {
+        Ok(planned) => planned.map_err(|source| BuildError::Plan {
+            path: request.dockerfile.clone(),
+            text,
+            source,
+        }),
+        Err(source) => Err(BuildError::Thread {
+            what: "the planner",
+            source,
+        }),
+    }
+}
+
 fn plan_options(request: &BuildRequest, platform: &Platform) -> PlanOptions {
     PlanOptions {
         build_args: request.build_args.clone(),
@@ -94,11 +130,7 @@ fn named_context(value: &str) -> plan::NamedContext {
 pub fn plan_only(request: &BuildRequest) -> Result<BuildGraph, BuildError> {
     let (text, ast) = read_and_parse(request)?;
     let options = plan_options(request, &Platform::host());
-    plan::plan(&ast, &options, &mut OfflineResolver).map_err(|source| BuildError::Plan {
-        path: request.dockerfile.clone(),
-        text,
-        source,
-    })
+    plan_with_big_stack(request, text, &ast, &options, &mut OfflineResolver)
 }
 
 /// Runs a whole build: parse, plan, solve, assemble, export, tag.
@@ -111,12 +143,12 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     let platform = Platform::host();
     let images = Images::new(&store, platform.clone(), events).local_first(!request.pull);
     let options = plan_options(request, &platform);
-    let graph = plan::plan(&ast, &options, &mut RegistryResolver { images: &images }).map_err(
-        |source| BuildError::Plan {
-            path: request.dockerfile.clone(),
-            text,
-            source,
-        },
+    let graph = plan_with_big_stack(
+        request,
+        text,
+        &ast,
+        &options,
+        &mut RegistryResolver { images: &images },
     )?;
     let context = Context::load(&request.context, &request.dockerfile)?;
     let driver = match request.snapshotter.as_deref() {
@@ -138,6 +170,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         created: Some(created.clone()),
         steps_run: Default::default(),
         steps_cached: Default::default(),
+        in_flight: Default::default(),
     };
     let positions: HashMap<StageId, usize> = graph
         .stages

@@ -60,6 +60,9 @@ pub(crate) struct Images<'a> {
     events: EventSink<'a>,
     client: OnceLock<registry::Client>,
     resolved: Mutex<HashMap<String, Arc<registry::ResolvedImage>>>,
+    /// One lock per blob being fetched, so that stages sharing a base image
+    /// download each layer once instead of racing to fetch it twice.
+    fetching: Mutex<HashMap<Digest, Arc<Mutex<()>>>>,
     /// Whether an image already in the store by name wins over the registry.
     local_first: bool,
 }
@@ -72,6 +75,7 @@ impl<'a> Images<'a> {
             events,
             client: OnceLock::new(),
             resolved: Mutex::new(HashMap::new()),
+            fetching: Mutex::new(HashMap::new()),
             local_first: false,
         }
     }
@@ -210,6 +214,17 @@ impl<'a> Images<'a> {
                 digest: layer.descriptor.digest.clone(),
             });
         };
+        let slot = self
+            .fetching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(layer.descriptor.digest.clone())
+            .or_default()
+            .clone();
+        let _fetching = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if self.store.has_blob(&layer.descriptor.digest) {
+            return Ok(());
+        }
         (self.events)(Event::Pulling {
             reference: image.reference.to_string(),
             digest: layer.descriptor.digest.clone(),

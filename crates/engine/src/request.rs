@@ -34,6 +34,8 @@ pub struct BuildRequest {
     pub outputs: Vec<Output>,
     pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
+    /// `--no-cache-filter`: stages (names or indexes) rebuilt without the cache.
+    pub no_cache_filter: Vec<String>,
     /// `--pull`: resolve every base image in its registry, even when the
     /// store has an image by that name.
     pub pull: bool,

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use oci::{Descriptor, DiffId, Digest, History};
@@ -34,6 +35,16 @@ struct CacheRecord {
     descriptor: Descriptor,
 }
 
+/// What a step's key was made of the last time this step of this Dockerfile
+/// ran, so a miss can say which input changed.
+#[derive(Serialize, Deserialize, PartialEq)]
+struct KeyParts {
+    parent: Digest,
+    definition: Digest,
+    state: Digest,
+    key: Digest,
+}
+
 /// Everything a stage build needs, shared by the stage threads.
 pub(crate) struct StageBuilder<'a> {
     pub request: &'a BuildRequest,
@@ -45,6 +56,10 @@ pub(crate) struct StageBuilder<'a> {
     pub created: Option<String>,
     pub steps_run: AtomicUsize,
     pub steps_cached: AtomicUsize,
+    /// One lock per cache key being computed: two stages with an identical
+    /// step (same parent, same instruction, same inputs) run it once, the
+    /// second finding the first's result in the cache.
+    pub in_flight: Mutex<HashMap<Digest, Arc<Mutex<()>>>>,
 }
 
 impl StageBuilder<'_> {
@@ -102,7 +117,16 @@ impl StageBuilder<'_> {
                 text: step.text.clone(),
             });
             let step_key = self.step_key(&key, step, built)?;
-            let cached = if self.request.no_cache {
+            let skip_cache = self.skip_cache(stage);
+            let slot = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(step_key.clone())
+                .or_default()
+                .clone();
+            let _in_flight = slot.lock().unwrap_or_else(|p| p.into_inner());
+            let cached = if skip_cache {
                 None
             } else {
                 self.cached(&step_key, &layers)
@@ -118,6 +142,26 @@ impl StageBuilder<'_> {
                     layer
                 }
                 None => {
+                    let parts = KeyParts {
+                        parent: key.clone(),
+                        definition: CacheKey::new("definition")
+                            .field(format!("{:?}", step.op))
+                            .finish(),
+                        state: CacheKey::new("state")
+                            .field(format!("{:?}", step.state))
+                            .finish(),
+                        key: step_key.clone(),
+                    };
+                    let identity = self.step_identity(&label, index);
+                    let reason = if skip_cache {
+                        if self.request.no_cache {
+                            "--no-cache".to_string()
+                        } else {
+                            "--no-cache-filter".to_string()
+                        }
+                    } else {
+                        self.miss_reason(&identity, &parts)
+                    };
                     let started = Instant::now();
                     let layer = self.run_step(&label, index + 1, step, &layers, built)?;
                     let record = CacheRecord {
@@ -132,16 +176,17 @@ impl StageBuilder<'_> {
                                 source,
                             })?;
                     }
+                    if let Ok(bytes) = serde_json::to_vec(&parts) {
+                        // Only an explanation for the next miss: losing it
+                        // loses nothing but a message.
+                        let _ = self.store.cache_put(&identity, &bytes);
+                    }
                     self.steps_run.fetch_add(1, Ordering::Relaxed);
                     (self.events)(Event::StepFinished {
                         stage: label.clone(),
                         step: index + 1,
                         elapsed: started.elapsed(),
-                        reason: if self.request.no_cache {
-                            "--no-cache".to_string()
-                        } else {
-                            "no cached result for its inputs".to_string()
-                        },
+                        reason,
                     });
                     layer
                 }
@@ -157,6 +202,55 @@ impl StageBuilder<'_> {
             history,
             key,
         })
+    }
+
+    /// `--no-cache`, or `--no-cache-filter` naming this stage (by name,
+    /// case-insensitively, or by index).
+    fn skip_cache(&self, stage: &Stage) -> bool {
+        self.request.no_cache
+            || self.request.no_cache_filter.iter().any(|wanted| {
+                stage
+                    .name
+                    .as_deref()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(wanted))
+                    || wanted
+                        .parse::<usize>()
+                        .is_ok_and(|index| index == stage.id.0)
+            })
+    }
+
+    /// Names "this step of this stage of this Dockerfile" across builds, for
+    /// explaining cache misses.
+    fn step_identity(&self, label: &str, index: usize) -> String {
+        let dockerfile = std::fs::canonicalize(&self.request.dockerfile)
+            .unwrap_or_else(|_| self.request.dockerfile.clone());
+        format!("explain {} {label} {index}", dockerfile.display())
+    }
+
+    /// Why a step missed the cache, compared with the last time it ran.
+    fn miss_reason(&self, identity: &str, parts: &KeyParts) -> String {
+        let previous: Option<KeyParts> = self
+            .store
+            .cache_get(identity)
+            .ok()
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        match previous {
+            None => "first build of this step".to_string(),
+            Some(previous) if previous.definition != parts.definition => {
+                "the instruction changed".to_string()
+            }
+            Some(previous) if previous.parent != parts.parent => {
+                "an earlier step or the base image changed".to_string()
+            }
+            Some(previous) if previous.state != parts.state => {
+                "its environment (ENV, ARG, USER or WORKDIR) changed".to_string()
+            }
+            Some(previous) if previous.key != parts.key => {
+                "the files or stages it reads changed".to_string()
+            }
+            Some(_) => "its cached layer is no longer in the store".to_string(),
+        }
     }
 
     fn location(&self, step: Option<&Step>) -> String {
@@ -260,18 +354,16 @@ impl StageBuilder<'_> {
     }
 
     fn work_dir(&self) -> Result<tempfile::TempDir, BuildError> {
-        // Snapshots live on the store's filesystem so that a committed upper
-        // dir can be renamed into the store instead of copied.
-        let parent = self.store.root().join("tmp");
-        std::fs::create_dir_all(&parent).map_err(|source| BuildError::WorkDir {
-            path: parent.clone(),
-            source,
-        })?;
+        // Snapshots live in the store's per-process scratch dir: on the
+        // store's filesystem, so that a committed upper dir is renamed into
+        // the store rather than copied, and reclaimed by the next
+        // `Store::open` if this process dies.
+        let parent = self.store.scratch_dir();
         tempfile::Builder::new()
             .prefix("step-")
-            .tempdir_in(&parent)
+            .tempdir_in(parent)
             .map_err(|source| BuildError::WorkDir {
-                path: parent,
+                path: parent.to_path_buf(),
                 source,
             })
     }

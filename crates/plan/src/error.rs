@@ -53,6 +53,12 @@ pub enum PlanError {
     },
     #[error("{location}: circular dependency detected on stage: {stage}")]
     CircularDependency { location: Location, stage: String },
+    #[error("{location}: stage {stage} depends on a chain of more than {limit} stages")]
+    DependencyChainTooDeep {
+        location: Location,
+        stage: String,
+        limit: usize,
+    },
     #[error("{location}: invalid stage index {index}")]
     InvalidStageIndex { location: Location, index: String },
     #[error("{location}: failed to resolve base image {reference}")]

@@ -41,7 +41,7 @@ use std::collections::BTreeMap;
 pub use dockerfile::{CacheSharing, Mount, MountType};
 pub use dump::{dump_json, dump_text};
 pub use error::{Location, PlanError};
-pub use planner::plan;
+pub use planner::{MAX_DEPENDENCY_DEPTH, plan};
 
 /// What the caller wants built.
 #[derive(Debug, Clone)]

@@ -116,12 +116,22 @@ struct Planner<'a> {
     names: BTreeMap<String, usize>,
     finished: Vec<Option<Finished>>,
     in_progress: Vec<bool>,
+    /// How many `ensure` calls are on the stack: each stage dependency is
+    /// planned recursively, so a long chain is bounded explicitly instead of
+    /// by the thread's stack.
+    depth: usize,
     order: Vec<usize>,
     warnings: Vec<String>,
     proxy_env: Vec<String>,
     /// Each (reference, platform) is resolved once per plan.
     resolved: BTreeMap<(String, String), ImageConfig>,
 }
+
+/// The longest chain of stages depending on each other that we plan. Real
+/// Dockerfiles have chains of a few stages; the bound keeps a crafted one
+/// from exhausting the stack (the engine plans on a thread whose stack fits
+/// this many levels even in a debug build).
+pub const MAX_DEPENDENCY_DEPTH: usize = 1000;
 
 /// Plans `dockerfile` for `options`; see the crate docs for the steps.
 pub fn plan(
@@ -148,6 +158,7 @@ pub fn plan(
         names: BTreeMap::new(),
         finished: dockerfile.stages.iter().map(|_| None).collect(),
         in_progress: vec![false; dockerfile.stages.len()],
+        depth: 0,
         order: Vec::new(),
         warnings: Vec::new(),
         proxy_env: proxy_env(&options.build_args),
@@ -557,6 +568,9 @@ impl Planner<'_> {
     }
 
     /// Plans stage `index` (and, first, every stage it needs).
+    ///
+    /// Error returns between the depth increment and decrement leave `depth`
+    /// high, which is harmless: an error ends the whole plan.
     fn ensure(&mut self, index: usize) -> Result<(), PlanError> {
         if self.finished[index].is_some() {
             return Ok(());
@@ -568,7 +582,15 @@ impl Planner<'_> {
                 stage: self.headers[index].display_name.clone(),
             });
         }
+        if self.depth >= MAX_DEPENDENCY_DEPTH {
+            return Err(PlanError::DependencyChainTooDeep {
+                location,
+                stage: self.headers[index].display_name.clone(),
+                limit: MAX_DEPENDENCY_DEPTH,
+            });
+        }
         self.in_progress[index] = true;
+        self.depth += 1;
         let target_platform = self.options.target_platform.clone();
         let header_platform = self.headers[index].platform.clone();
         let stage_platform = header_platform.clone().unwrap_or(target_platform);
@@ -709,6 +731,7 @@ impl Planner<'_> {
             onbuild: state.own_onbuild,
         });
         self.in_progress[index] = false;
+        self.depth -= 1;
         self.order.push(index);
         Ok(())
     }

@@ -130,6 +130,14 @@ impl Store {
         &self.root
     }
 
+    /// This process's scratch directory on the store's filesystem. Callers
+    /// put short-lived work there (the engine's step snapshots), so that a
+    /// rename into `layers/` works and a crash's leftovers are reclaimed by
+    /// the next [`Store::open`] like any other dead scratch.
+    pub fn scratch_dir(&self) -> &Path {
+        &self.scratch.dir
+    }
+
     // ---- blobs ----
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {

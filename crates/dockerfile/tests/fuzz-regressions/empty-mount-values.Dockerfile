@@ -1,0 +1,2 @@
+FROM alpine
+RUN --mount=type=cache,target= --mount=type=bind,from=,source=, echo

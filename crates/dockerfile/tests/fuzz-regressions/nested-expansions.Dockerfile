@@ -1,0 +1,3 @@
+FROM alpine
+ENV A=${B:-${C:-${D:-${E:-${F}}}}}
+RUN echo ${A:+${A#${A%%x}}}
