@@ -53,7 +53,8 @@ pub fn list_images(store_root: &Path) -> Result<Vec<ImageSummary>, OpsError> {
 /// An image's documents, for `decant inspect`.
 #[derive(Clone, Debug)]
 pub struct InspectedImage {
-    /// The tag it was found by (none when named by digest or ID).
+    /// The tag it was found by; by ID, a tag naming that image; none for a
+    /// manifest digest given as `name@sha256:…`.
     pub name: Option<String>,
     /// Every tag naming the same manifest, sorted.
     pub tags: Vec<String>,
