@@ -1,6 +1,38 @@
 //! Building one stage: its base, then each step, from the cache when its key
 //! is known and by running it in a fresh snapshot otherwise.
 //!
+//! # Cache freshness
+//!
+//! Every filesystem step (RUN, COPY/ADD, WORKDIR) has a *cache key*, a
+//! sha256 built by [`solver::CacheKey`] from, in order:
+//!
+//! 1. the parent key: the previous step's key, or for the stage's first step
+//!    the base's key (`scratch`, the base image's manifest digest, or the
+//!    base stage's last key). A change anywhere upstream therefore changes
+//!    every key below it, which is what "an earlier step changed" means;
+//! 2. the step's definition as planned (`Op`, with every argument already
+//!    expanded) and its state (`StepState`: the env including ARGs in scope,
+//!    user, workdir, shell), so an edited instruction or a changed ENV/ARG
+//!    misses;
+//! 3. the output options that shape the layer bytes (compression,
+//!    `SOURCE_DATE_EPOCH`);
+//! 4. what the step reads: for COPY/ADD from the context, the checksum of
+//!    exactly the selected files (name, type, mode, owner, size, content,
+//!    link target; never mtime: see `context.rs`); from a stage, that stage's
+//!    last key; from an image, its manifest digest.
+//!
+//! A key maps, in the store's cache index, to the layer's diffID and
+//! descriptor. A hit needs that blob in the store; the unpacked layer dir is
+//! recreated from the blob if it was pruned. What is *not* in a key: config
+//! instructions themselves (they reach later steps through the state), the
+//! time, the host, and the content of RUN cache mounts or secrets.
+//!
+//! On a miss, the parts of the key (parent, definition, state, whole key) are
+//! recorded under the step's identity (Dockerfile path, stage, step index);
+//! the next miss of the same step compares them to say which input changed.
+//!
+//! # `--link` and named contexts
+//!
 //! `COPY --link`/`ADD --link` (BuildKit: a FileOp on `llb.Scratch()` merged
 //! onto the stage with MergeOp) runs its copy in a snapshot with no lower
 //! layers and commits that diff as the layer. So the copy sees nothing of
