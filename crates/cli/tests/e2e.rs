@@ -163,9 +163,20 @@ fn multi_stage_image_runs_in_runc_and_rebuilds_from_cache() {
     );
     assert_eq!(ran.trim(), "HELLO FROM A BUILD STAGE");
 
-    // Nothing changed: no step runs again.
+    // Nothing changed: no step runs again, and the image is the same one
+    // (same config digest), as a BuildKit rebuild from its cache is.
     let second = build(&dir);
     assert!(second.contains("(0 steps run,"), "{second}");
+    let image_id = |text: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("built ")
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| panic!("no 'built' line in:\n{text}"))
+    };
+    assert_eq!(image_id(&first), image_id(&second));
 
     // A file no step reads does not invalidate anything; one that is read does.
     dir.create("ctx/unrelated.txt", "not copied\n");

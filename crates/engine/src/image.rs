@@ -255,7 +255,14 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         diff_ids: result.layers.iter().map(|l| l.diff_id.clone()).collect(),
     };
     config.history = result.history.clone();
-    config.created = Some(created);
+    // The image is as new as its newest history entry: a rebuild served from
+    // the cache gives back the same config, and so the same image ID.
+    config.created = result
+        .history
+        .iter()
+        .rev()
+        .find_map(|h| h.created.clone())
+        .or(Some(created));
     if config.architecture.is_empty() {
         config.architecture = stage.platform.architecture.clone();
         config.os = stage.platform.os.clone();

@@ -82,6 +82,11 @@ pub(crate) struct StageResult {
 struct CacheRecord {
     diff_id: DiffId,
     descriptor: Descriptor,
+    /// When the layer was made. A cached step's history keeps this time, so
+    /// a rebuild from the cache yields the same config and image ID, as
+    /// BuildKit's does.
+    #[serde(default)]
+    created: Option<String>,
 }
 
 /// What a step's key was made of the last time this step of this Dockerfile
@@ -158,13 +163,17 @@ impl StageBuilder<'_> {
                 (vec![layer], vec![history], key)
             }
         };
+        // Config-only steps take the time of the newest layer below them, so
+        // that nothing in a fully cached stage depends on the clock.
+        let mut last_created = history.last().and_then(|h| h.created.clone());
         for (index, step) in stage.steps.iter().enumerate() {
             if self.request.cancel.load(Ordering::Relaxed) {
                 return Err(BuildError::Cancelled);
             }
             if matches!(step.op, Op::Config) {
                 if step.history {
-                    history.push(self.history(step, true));
+                    let created = last_created.clone().or_else(|| self.created.clone());
+                    history.push(self.history(step, true, created));
                 }
                 continue;
             }
@@ -190,8 +199,10 @@ impl StageBuilder<'_> {
             } else {
                 self.cached(&step_key, &layers)
             };
+            let mut created = self.created.clone();
             let layer = match cached {
                 Some(layer) => {
+                    created = self.cached_created(&step_key).or(created);
                     self.steps_cached.fetch_add(1, Ordering::Relaxed);
                     (self.events)(Event::StepCached {
                         stage: label.clone(),
@@ -241,8 +252,9 @@ impl StageBuilder<'_> {
             };
             layers.push(layer);
             if step.history {
-                history.push(self.history(step, false));
+                history.push(self.history(step, false, created.clone()));
             }
+            last_created = created;
             // A --link layer's own key ignores what is below it (so it
             // survives a base change, as BuildKit's MergeOp input does); the
             // stage's state after it still depends on both.
@@ -324,9 +336,9 @@ impl StageBuilder<'_> {
         }
     }
 
-    fn history(&self, step: &Step, empty_layer: bool) -> History {
+    fn history(&self, step: &Step, empty_layer: bool, created: Option<String>) -> History {
         History {
-            created: self.created.clone(),
+            created,
             created_by: Some(step.created_by.clone()),
             comment: Some("buildkit.dockerfile.v0".to_string()),
             empty_layer,
@@ -486,6 +498,7 @@ impl StageBuilder<'_> {
         let record = CacheRecord {
             diff_id: layer.diff_id.clone(),
             descriptor: layer.descriptor.clone(),
+            created: self.created.clone(),
         };
         if let Ok(bytes) = serde_json::to_vec(&record) {
             self.store
@@ -496,6 +509,12 @@ impl StageBuilder<'_> {
                 })?;
         }
         Ok(())
+    }
+
+    /// When the cached layer of `key` was made, if the record says.
+    fn cached_created(&self, key: &Digest) -> Option<String> {
+        let bytes = self.store.cache_get(key.hex()).ok().flatten()?;
+        serde_json::from_slice::<CacheRecord>(&bytes).ok()?.created
     }
 
     /// A cache hit: the record exists and its blob is in the store.
