@@ -194,8 +194,24 @@ pub enum BuildError {
     },
     #[error("build cancelled")]
     Cancelled,
-    #[error("internal error: {0}")]
-    InternalGraph(String),
+    #[error(
+        "the planned stages do not form a graph the solver can run (stages {stages:?}): this is a bug in decant"
+    )]
+    StageGraph { stages: Vec<usize> },
+    #[error("cannot encode the image {what} as JSON")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{location}: the layer writer finished without a layer: this is a bug in decant")]
+    LayerMissing { location: String },
+    #[error("{location}: {instruction}: no download was made for {url}: this is a bug in decant")]
+    DownloadMissing {
+        location: String,
+        instruction: String,
+        url: String,
+    },
 }
 
 /// Diagnostics name their place as `Dockerfile:LINE:COL`; shown to the user

@@ -239,7 +239,10 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         solver::GraphError::Job(error) => error,
         // The planner orders stages and rejects cycles; a malformed graph
         // here means the two disagree, which we report rather than hide.
-        other => BuildError::InternalGraph(other.to_string()),
+        solver::GraphError::Cycle(stages) => BuildError::StageGraph { stages },
+        solver::GraphError::UnknownDependency { job, dependency } => BuildError::StageGraph {
+            stages: vec![job, dependency],
+        },
     })?;
     saved.map_err(|source| BuildError::StoreOp {
         what: "context checksum cache".to_string(),
@@ -275,8 +278,10 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     for layer in &result.layers {
         images.ensure_blob(layer)?;
     }
-    let config_bytes =
-        serde_json::to_vec(&config).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
+    let config_bytes = serde_json::to_vec(&config).map_err(|source| BuildError::Encode {
+        what: "config",
+        source,
+    })?;
     let config_digest = store
         .put_bytes(&config_bytes)
         .map_err(|source| BuildError::StoreOp {
@@ -301,8 +306,10 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
             .collect(),
         annotations: None,
     };
-    let manifest_bytes =
-        serde_json::to_vec(&manifest).map_err(|e| BuildError::InternalGraph(e.to_string()))?;
+    let manifest_bytes = serde_json::to_vec(&manifest).map_err(|source| BuildError::Encode {
+        what: "manifest",
+        source,
+    })?;
     let manifest_digest =
         store
             .put_bytes(&manifest_bytes)

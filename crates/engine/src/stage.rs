@@ -680,9 +680,9 @@ impl StageBuilder<'_> {
                 },
             })?;
         let Some(written) = written else {
-            return Err(BuildError::InternalGraph(format!(
-                "the layer writer of {location} reported no layer"
-            )));
+            return Err(BuildError::LayerMissing {
+                location: location.to_string(),
+            });
         };
         let parent = layers.last().map(|l| &l.chain_id);
         let chain = chain_id(parent, &written.diff_id);
@@ -915,10 +915,11 @@ impl StageBuilder<'_> {
                 crate::remote::SourceKind::Http => {
                     run_local(&std::mem::take(&mut local_run))?;
                     let Some(got) = downloads.next() else {
-                        return Err(BuildError::InternalGraph(format!(
-                            "no download for {}",
-                            crate::remote::redact(source)
-                        )));
+                        return Err(BuildError::DownloadMissing {
+                            location: location.to_string(),
+                            instruction: step.text.clone(),
+                            url: crate::remote::redact(source),
+                        });
                     };
                     let names = [got.name.clone()];
                     let request = crate::copy::CopyRequest {
