@@ -861,7 +861,7 @@ impl StageBuilder<'_> {
         // written, like local sources are all resolved first.
         let mut downloads = Vec::new();
         for source in &copy.sources {
-            if crate::remote::classify(source) == crate::remote::SourceKind::Http {
+            if source_kind(copy, source, step, location)? == crate::remote::SourceKind::Http {
                 let expected = copy
                     .checksum
                     .as_deref()
@@ -901,16 +901,9 @@ impl StageBuilder<'_> {
             crate::copy::copy(&request).map(|_| ()).map_err(copy_error)
         };
         for source in &copy.sources {
-            match crate::remote::classify(source) {
-                crate::remote::SourceKind::Local => local_run.push(source.clone()),
-                crate::remote::SourceKind::Git => {
-                    return Err(remote_error(
-                        step,
-                        location,
-                        crate::remote::RemoteError::GitUnsupported {
-                            url: crate::remote::redact(source),
-                        },
-                    ));
+            match source_kind(copy, source, step, location)? {
+                crate::remote::SourceKind::Local | crate::remote::SourceKind::Git => {
+                    local_run.push(source.clone())
                 }
                 crate::remote::SourceKind::Http => {
                     run_local(&std::mem::take(&mut local_run))?;
@@ -1022,6 +1015,28 @@ fn is_link(step: &Step) -> bool {
     matches!(&step.op, Op::Copy(copy) if copy.link)
 }
 
+/// What kind of source `source` is for this COPY/ADD: a URL is remote only
+/// for ADD (the planner refuses one in COPY, as BuildKit does), and a git
+/// source is refused. Never returns `Git`.
+fn source_kind(
+    copy: &plan::CopyOp,
+    source: &str,
+    step: &Step,
+    location: &str,
+) -> Result<crate::remote::SourceKind, BuildError> {
+    match crate::remote::classify(source) {
+        crate::remote::SourceKind::Git => Err(remote_error(
+            step,
+            location,
+            crate::remote::RemoteError::GitUnsupported {
+                url: crate::remote::redact(source),
+            },
+        )),
+        crate::remote::SourceKind::Http if !copy.is_add => Ok(crate::remote::SourceKind::Local),
+        kind => Ok(kind),
+    }
+}
+
 /// The local and the remote (`http(s)://`) sources of a COPY/ADD; git
 /// sources are refused.
 fn split_sources<'a>(
@@ -1032,19 +1047,9 @@ fn split_sources<'a>(
     let mut local = Vec::new();
     let mut remote = Vec::new();
     for source in &copy.sources {
-        match crate::remote::classify(source) {
-            crate::remote::SourceKind::Local => local.push(source.clone()),
-            crate::remote::SourceKind::Http if copy.is_add => remote.push(source.as_str()),
-            crate::remote::SourceKind::Http => local.push(source.clone()),
-            crate::remote::SourceKind::Git => {
-                return Err(remote_error(
-                    step,
-                    location,
-                    crate::remote::RemoteError::GitUnsupported {
-                        url: crate::remote::redact(source),
-                    },
-                ));
-            }
+        match source_kind(copy, source, step, location)? {
+            crate::remote::SourceKind::Http => remote.push(source.as_str()),
+            _ => local.push(source.clone()),
         }
     }
     Ok((local, remote))
