@@ -187,6 +187,10 @@ fn plain(event: &Event) -> Option<String> {
             )
         }
         Event::Output { stage, step, line } => format!("[{stage} {step}] {line}"),
+        Event::Compressing {
+            diff_id,
+            compression,
+        } => format!("compressing layer {diff_id} ({compression})"),
         Event::Exported { description } => format!("exported {description}"),
     })
 }
@@ -224,6 +228,12 @@ fn json(event: &Event) -> serde_json::Value {
         }
         Event::Output { stage, step, line } => {
             json!({"event": "output", "stage": stage, "step": step, "line": line})
+        }
+        Event::Compressing {
+            diff_id,
+            compression,
+        } => {
+            json!({"event": "compressing", "diff_id": diff_id.to_string(), "compression": compression})
         }
         Event::Exported { description } => json!({"event": "exported", "dest": description}),
     }

@@ -293,3 +293,80 @@ fn build_push_and_output_type_registry_reach_the_registry() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("hint: add -t"));
 }
+
+/// Lazy compression: a build stage's layer, which the image does not ship,
+/// never becomes a blob; the shipped layers are compressed once per
+/// compression, and a build with another compression reuses every step.
+#[test]
+fn build_stage_layers_are_never_compressed() {
+    require!(root);
+    require!(overlayfs);
+    let dir = Dir::new(BIN, "lazy-compression");
+    dir.create(
+        "ctx/Dockerfile",
+        "FROM scratch AS build\nCOPY toolchain.bin notes.txt /work/\n\
+         FROM scratch\nCOPY --from=build /work/notes.txt /notes.txt\n",
+    );
+    // Incompressible, so that a compressed copy of it is easy to spot.
+    let toolchain: Vec<u8> = (0..1_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    dir.create("ctx/toolchain.bin", &toolchain);
+    dir.create("ctx/notes.txt", "only this file ships\n");
+    let build = |compression: &str| {
+        let out = dir.path().join(format!("image-{compression}.tar"));
+        let output = dir
+            .command()
+            .args(["build", "--progress", "plain", "--output"])
+            .arg(format!(
+                "type=oci,dest={},compression={compression}",
+                out.display()
+            ))
+            .arg(dir.path().join("ctx"))
+            .output();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let blob_sizes = || -> Vec<u64> {
+        std::fs::read_dir(dir.store_root().join("blobs/sha256"))
+            .unwrap()
+            .map(|entry| entry.unwrap().metadata().unwrap().len())
+            .collect()
+    };
+
+    let first = build("gzip");
+    assert!(first.contains("(2 steps run, 0 cached)"), "{first}");
+    assert_eq!(
+        first.matches("compressing layer").count(),
+        1,
+        "only the final stage's layer is compressed:\n{first}"
+    );
+    assert!(
+        blob_sizes().iter().all(|&size| size < 100_000),
+        "no blob holds the build stage's 1 MB layer: {:?}",
+        blob_sizes()
+    );
+
+    // Another compression: every step is cached, the shipped layer is
+    // compressed again (as zstd), and the archive says so.
+    let second = build("zstd");
+    assert!(second.contains("(0 steps run, 2 cached)"), "{second}");
+    assert_eq!(second.matches("compressing layer").count(), 1, "{second}");
+    let mut manifest_types = String::new();
+    let out = dir.path().join("image-zstd.tar");
+    let listing = run_ok(Command::new("tar").arg("-xOf").arg(&out).arg("index.json"));
+    assert!(listing.contains("manifest"), "{listing}");
+    for entry in std::fs::read_dir(dir.store_root().join("blobs/sha256")).unwrap() {
+        let text = std::fs::read(entry.unwrap().path()).unwrap();
+        manifest_types.push_str(&String::from_utf8_lossy(&text));
+    }
+    assert!(
+        manifest_types.contains("application/vnd.oci.image.layer.v1.tar+zstd"),
+        "a manifest names the zstd layer"
+    );
+
+    // Back to gzip: the blob index already has it, nothing is compressed.
+    let third = build("gzip");
+    assert!(third.contains("(0 steps run, 2 cached)"), "{third}");
+    assert!(!third.contains("compressing layer"), "{third}");
+}

@@ -79,6 +79,27 @@ pub enum BuildError {
         #[source]
         source: layer::LayerError,
     },
+    #[error(
+        "layer {diff_id} has neither a blob nor an unpacked directory ({chain_id}) in the store; rebuild with --no-cache"
+    )]
+    MissingLayerDir {
+        diff_id: oci::DiffId,
+        chain_id: oci::Digest,
+    },
+    #[error(
+        "the unpacked layer {chain_id} no longer matches its diff ID {expected} (it now archives to {actual}); something changed the store: run `decant prune` and rebuild"
+    )]
+    LayerDirChanged {
+        chain_id: oci::Digest,
+        expected: oci::DiffId,
+        actual: oci::DiffId,
+    },
+    #[error("cannot compress layer {diff_id}")]
+    CompressLayer {
+        diff_id: oci::DiffId,
+        #[source]
+        source: layer::LayerError,
+    },
     #[error("layer {digest} unpacked to diff ID {actual}, but the image config says {expected}")]
     DiffIdMismatch {
         digest: oci::Digest,

@@ -42,6 +42,12 @@ pub enum Event {
         digest: oci::Digest,
         size: u64,
     },
+    /// A layer a step made is being compressed into a blob, because an
+    /// image manifest needs it (once per layer and compression).
+    Compressing {
+        diff_id: oci::DiffId,
+        compression: &'static str,
+    },
     /// An output was written.
     Exported { description: String },
 }

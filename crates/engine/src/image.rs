@@ -275,9 +275,18 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         let labels = config.config.labels.get_or_insert_with(Default::default);
         labels.extend(request.labels.clone());
     }
-    for layer in &result.layers {
-        images.ensure_blob(layer)?;
-    }
+    // The manifest needs a blob per layer: base layers are fetched, layers
+    // the build made are compressed now (or found in the blob index).
+    let write_options = layer::WriteOptions {
+        compression: request.compression,
+        source_date_epoch: request.source_date_epoch,
+        ..Default::default()
+    };
+    let descriptors = result
+        .layers
+        .iter()
+        .map(|layer| images.blob(layer, &write_options))
+        .collect::<Result<Vec<Descriptor>, BuildError>>()?;
     let config_bytes = serde_json::to_vec(&config).map_err(|source| BuildError::Encode {
         what: "config",
         source,
@@ -296,12 +305,11 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
             config_digest.clone(),
             config_bytes.len() as u64,
         ),
-        layers: result
-            .layers
+        layers: descriptors
             .iter()
-            .map(|layer| Descriptor {
-                media_type: oci_layer_media_type(&layer.descriptor.media_type),
-                ..Descriptor::new("", layer.descriptor.digest.clone(), layer.descriptor.size)
+            .map(|descriptor| Descriptor {
+                media_type: oci_layer_media_type(&descriptor.media_type),
+                ..Descriptor::new("", descriptor.digest.clone(), descriptor.size)
             })
             .collect(),
         annotations: None,

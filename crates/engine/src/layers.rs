@@ -5,6 +5,15 @@
 //! Layers are fetched lazily: a base image is *resolved* (manifest and
 //! config) when the planner asks, but its blobs are only downloaded when a
 //! step needs its root filesystem or an output needs the blob.
+//!
+//! Layers a step makes are compressed lazily too. A step's commit records
+//! only the diffID (one sha256 pass over the deterministic tar) and keeps the
+//! diff as the layer's unpacked directory; [`Images::blob`] writes the
+//! compressed blob when an image manifest needs it, and the store's blob
+//! index (`diffID + compression -> descriptor`) remembers it, so a layer is
+//! compressed at most once per compression. A build stage's layers, which
+//! no exported image contains, are never compressed at all. BuildKit does
+//! the same: its snapshots are uncompressed and blobs are made on export.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,7 +28,9 @@ use crate::events::{Event, EventSink};
 /// One layer of an image or of a stage being built.
 #[derive(Clone, Debug)]
 pub(crate) struct LayerRef {
-    pub descriptor: Descriptor,
+    /// A blob that holds this layer, if one is known: always for an image's
+    /// layers; for a layer a step made, only once it has been compressed.
+    pub descriptor: Option<Descriptor>,
     pub diff_id: DiffId,
     /// The OCI chain ID of this layer and every layer below it: the key of
     /// its unpacked directory in the store.
@@ -207,7 +218,7 @@ impl<'a> Images<'a> {
             let chain = chain_id(parent.as_ref(), diff_id);
             parent = Some(chain.clone());
             layers.push(LayerRef {
-                descriptor: descriptor.clone(),
+                descriptor: Some(descriptor.clone()),
                 diff_id: diff_id.clone(),
                 chain_id: chain,
                 source: Some(image.clone()),
@@ -216,54 +227,51 @@ impl<'a> Images<'a> {
         layers
     }
 
-    /// Makes sure the layer's blob is in the store, fetching it if needed.
-    pub fn ensure_blob(&self, layer: &LayerRef) -> Result<(), BuildError> {
-        if self.store.has_blob(&layer.descriptor.digest) {
+    /// Makes sure the blob `descriptor` of `layer` is in the store, fetching
+    /// it from the layer's image if needed.
+    fn ensure_blob(&self, layer: &LayerRef, descriptor: &Descriptor) -> Result<(), BuildError> {
+        if self.store.has_blob(&descriptor.digest) {
             return Ok(());
         }
         let Some(image) = &layer.source else {
             return Err(BuildError::MissingLayer {
-                digest: layer.descriptor.digest.clone(),
+                digest: descriptor.digest.clone(),
             });
         };
         let slot = self
             .fetching
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(layer.descriptor.digest.clone())
+            .entry(descriptor.digest.clone())
             .or_default()
             .clone();
         let _fetching = slot.lock().unwrap_or_else(|p| p.into_inner());
-        if self.store.has_blob(&layer.descriptor.digest) {
+        if self.store.has_blob(&descriptor.digest) {
             return Ok(());
         }
         (self.events)(Event::Pulling {
             reference: image.reference.to_string(),
-            digest: layer.descriptor.digest.clone(),
-            size: layer.descriptor.size,
+            digest: descriptor.digest.clone(),
+            size: descriptor.size,
         });
         let client = self.client()?;
         let mut fetch_error = None;
-        let written = self
-            .store
-            .write_blob(Some(&layer.descriptor.digest), &mut |out| {
-                client
-                    .fetch_blob(image, &layer.descriptor, out)
-                    .map_err(|e| {
-                        let message = e.to_string();
-                        fetch_error = Some(e);
-                        std::io::Error::other(message)
-                    })
-            });
+        let written = self.store.write_blob(Some(&descriptor.digest), &mut |out| {
+            client.fetch_blob(image, descriptor, out).map_err(|e| {
+                let message = e.to_string();
+                fetch_error = Some(e);
+                std::io::Error::other(message)
+            })
+        });
         match (written, fetch_error) {
             (Ok(_), _) => Ok(()),
             (Err(_), Some(source)) => Err(BuildError::FetchLayer {
                 reference: image.reference.to_string(),
-                digest: layer.descriptor.digest.clone(),
+                digest: descriptor.digest.clone(),
                 source,
             }),
             (Err(source), None) => Err(BuildError::StoreOp {
-                what: format!("blob {}", layer.descriptor.digest),
+                what: format!("blob {}", descriptor.digest),
                 source,
             }),
         }
@@ -274,15 +282,20 @@ impl<'a> Images<'a> {
         if let Some(dir) = self.store.layer_dir(&layer.chain_id) {
             return Ok(dir);
         }
-        self.ensure_blob(layer)?;
-        let mut blob = Some(
-            self.store
-                .open_blob(&layer.descriptor.digest)
-                .map_err(|source| BuildError::StoreOp {
-                    what: format!("blob {}", layer.descriptor.digest),
-                    source,
-                })?,
-        );
+        // A step's layer that was never compressed lives only in its dir.
+        let Some(descriptor) = &layer.descriptor else {
+            return Err(BuildError::MissingLayerDir {
+                diff_id: layer.diff_id.clone(),
+                chain_id: layer.chain_id.clone(),
+            });
+        };
+        self.ensure_blob(layer, descriptor)?;
+        let mut blob = Some(self.store.open_blob(&descriptor.digest).map_err(|source| {
+            BuildError::StoreOp {
+                what: format!("blob {}", descriptor.digest),
+                source,
+            }
+        })?);
         let mut unpack_error = None;
         let dir = self.store.create_layer_dir(&layer.chain_id, &mut |target| {
             // The store calls this once; a second call would find the blob
@@ -301,7 +314,7 @@ impl<'a> Images<'a> {
                 Ok(actual) => {
                     let message = format!("diff id {actual} does not match {}", layer.diff_id);
                     unpack_error = Some(BuildError::DiffIdMismatch {
-                        digest: layer.descriptor.digest.clone(),
+                        digest: descriptor.digest.clone(),
                         expected: layer.diff_id.clone(),
                         actual,
                     });
@@ -310,7 +323,7 @@ impl<'a> Images<'a> {
                 Err(source) => {
                     let message = source.to_string();
                     unpack_error = Some(BuildError::Unpack {
-                        digest: layer.descriptor.digest.clone(),
+                        digest: descriptor.digest.clone(),
                         source,
                     });
                     Err(message.into())
@@ -325,5 +338,145 @@ impl<'a> Images<'a> {
                 source,
             }),
         }
+    }
+
+    /// The blob of `layer` for an image manifest, in the store: an image's
+    /// own blob (fetched if needed), or for a layer a step made, the blob
+    /// in `options.compression` from the blob index, else written now from
+    /// the layer's directory. The tar written now must hash to the diffID
+    /// the step recorded; a mismatch means the directory changed after the
+    /// commit, and no image is made from it.
+    pub fn blob(
+        &self,
+        layer: &LayerRef,
+        options: &layer::WriteOptions,
+    ) -> Result<Descriptor, BuildError> {
+        if layer.source.is_some()
+            && let Some(descriptor) = &layer.descriptor
+        {
+            self.ensure_blob(layer, descriptor)?;
+            return Ok(descriptor.clone());
+        }
+        if let Some(descriptor) = self.indexed_blob(&layer.diff_id, options.compression) {
+            return Ok(descriptor);
+        }
+        if let Some(descriptor) = &layer.descriptor
+            && descriptor.media_type == compressed_media_type(options.compression)
+            && self.store.has_blob(&descriptor.digest)
+        {
+            return Ok(descriptor.clone());
+        }
+        let dir = self.layer_dir(layer)?;
+        (self.events)(Event::Compressing {
+            diff_id: layer.diff_id.clone(),
+            compression: compression_name(options.compression),
+        });
+        let mut layer_error = None;
+        let mut written = None;
+        self.store
+            .write_blob(
+                None,
+                &mut |out| match layer::write_layer(&dir, out, options) {
+                    Ok(done) if done.diff_id == layer.diff_id => {
+                        written = Some(done);
+                        Ok(())
+                    }
+                    Ok(done) => {
+                        let message = format!("diff id {} is not {}", done.diff_id, layer.diff_id);
+                        layer_error = Some(BuildError::LayerDirChanged {
+                            chain_id: layer.chain_id.clone(),
+                            expected: layer.diff_id.clone(),
+                            actual: done.diff_id,
+                        });
+                        Err(std::io::Error::other(message))
+                    }
+                    Err(source) => {
+                        let message = source.to_string();
+                        layer_error = Some(BuildError::CompressLayer {
+                            diff_id: layer.diff_id.clone(),
+                            source,
+                        });
+                        Err(std::io::Error::other(message))
+                    }
+                },
+            )
+            .map_err(|source| {
+                layer_error.take().unwrap_or(BuildError::StoreOp {
+                    what: format!("blob of layer {}", layer.diff_id),
+                    source,
+                })
+            })?;
+        let Some(written) = written else {
+            return Err(BuildError::MissingLayerDir {
+                diff_id: layer.diff_id.clone(),
+                chain_id: layer.chain_id.clone(),
+            });
+        };
+        let descriptor = Descriptor::new(written.media_type, written.digest, written.size);
+        let entry = BlobIndexEntry {
+            diff_id: layer.diff_id.clone(),
+            descriptor: descriptor.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&entry) {
+            self.store
+                .cache_put(
+                    blob_index_key(&layer.diff_id, options.compression).hex(),
+                    &bytes,
+                )
+                .map_err(|source| BuildError::StoreOp {
+                    what: format!("blob index entry of layer {}", layer.diff_id),
+                    source,
+                })?;
+        }
+        Ok(descriptor)
+    }
+
+    /// The blob the index names for this diffID and compression, if the
+    /// store still has it.
+    pub fn indexed_blob(
+        &self,
+        diff_id: &DiffId,
+        compression: layer::Compression,
+    ) -> Option<Descriptor> {
+        let key = blob_index_key(diff_id, compression);
+        let bytes = self.store.cache_get(key.hex()).ok().flatten()?;
+        let entry: BlobIndexEntry = serde_json::from_slice(&bytes).ok()?;
+        (entry.diff_id == *diff_id && self.store.has_blob(&entry.descriptor.digest))
+            .then_some(entry.descriptor)
+    }
+}
+
+/// A blob index entry: which blob holds a layer in one compression. It lives
+/// in the store's cache area, so `prune` treats it as a cache record, and
+/// the digests in it keep its blob alive as long as the entry is kept.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BlobIndexEntry {
+    diff_id: DiffId,
+    descriptor: Descriptor,
+}
+
+/// The key of a blob index entry, in the same namespace as step keys (a
+/// sha256 of a distinct prefix, so the two never collide).
+fn blob_index_key(diff_id: &DiffId, compression: layer::Compression) -> Digest {
+    let bytes: [u8; 32] = Sha256::digest(
+        format!("blob-index {} {diff_id}", compression_name(compression)).as_bytes(),
+    )
+    .into();
+    Digest::from_sha256_bytes(bytes)
+}
+
+fn compression_name(compression: layer::Compression) -> &'static str {
+    match compression {
+        layer::Compression::Gzip => "gzip",
+        layer::Compression::Zstd => "zstd",
+        layer::Compression::Uncompressed => "uncompressed",
+    }
+}
+
+fn compressed_media_type(compression: layer::Compression) -> &'static str {
+    match compression {
+        layer::Compression::Gzip => MediaType::OCI_LAYER_GZIP,
+        layer::Compression::Zstd => MediaType::OCI_LAYER_ZSTD,
+        layer::Compression::Uncompressed => MediaType::OCI_LAYER_TAR,
     }
 }

@@ -14,16 +14,19 @@
 //!    expanded) and its state (`StepState`: the env including ARGs in scope,
 //!    user, workdir, shell), so an edited instruction or a changed ENV/ARG
 //!    misses;
-//! 3. the output options that shape the layer bytes (compression,
-//!    `SOURCE_DATE_EPOCH`);
+//! 3. `SOURCE_DATE_EPOCH`, which shapes the layer's tar (compression does
+//!    not: a layer is compressed only when an image needs its blob, see
+//!    `layers.rs`, so a gzip build and a zstd build share every step);
 //! 4. what the step reads: for COPY/ADD from the context, the checksum of
 //!    exactly the selected files (name, type, mode, owner, size, content,
 //!    link target; never mtime: see `context.rs`); from a stage, that stage's
 //!    last key; from an image, its manifest digest.
 //!
-//! A key maps, in the store's cache index, to the layer's diffID and
-//! descriptor. A hit needs that blob in the store; the unpacked layer dir is
-//! recreated from the blob if it was pruned. What is *not* in a key: config
+//! A key maps, in the store's cache index, to the layer's diffID, its chain
+//! ID (which keeps its unpacked dir alive through `prune`) and, once it has
+//! been compressed, a blob. A hit needs the unpacked layer dir or a blob of
+//! the layer in the store; the dir is recreated from the blob if it was
+//! pruned. What is *not* in a key: config
 //! instructions themselves (they reach later steps through the state), the
 //! time, the host, and the content of RUN cache mounts or secrets.
 //!
@@ -81,7 +84,14 @@ pub(crate) struct StageResult {
 #[derive(Serialize, Deserialize)]
 struct CacheRecord {
     diff_id: DiffId,
-    descriptor: Descriptor,
+    /// Named so that the store's GC, which keeps whatever digests a cache
+    /// record names, keeps the layer's unpacked directory.
+    #[serde(default)]
+    chain_id: Option<Digest>,
+    /// A blob of the layer, when one was made (records written before lazy
+    /// compression always have one).
+    #[serde(default)]
+    descriptor: Option<Descriptor>,
     /// When the layer was made. A cached step's history keeps this time, so
     /// a rebuild from the cache yields the same config and image ID, as
     /// BuildKit's does.
@@ -363,7 +373,6 @@ impl StageBuilder<'_> {
         }
         key.field(format!("{:?}", step.op))
             .field(format!("{:?}", step.state))
-            .field(format!("{:?}", self.request.compression))
             .field(format!("{:?}", self.request.source_date_epoch));
         if let Op::Run(run) = &step.op {
             self.mount_inputs(step, run, built, &mut key)?;
@@ -447,8 +456,7 @@ impl StageBuilder<'_> {
         let context = self.named_local(name)?;
         let sources = [".".to_string()];
         let mut key = CacheKey::new("context-base");
-        key.field(format!("{:?}", self.request.compression))
-            .field(format!("{:?}", self.request.source_date_epoch));
+        key.field(format!("{:?}", self.request.source_date_epoch));
         context.checksum(&sources, &mut key)?;
         let key = key.finish();
         let instruction = format!("FROM {name}");
@@ -497,6 +505,7 @@ impl StageBuilder<'_> {
     fn record(&self, key: &Digest, layer: &LayerRef) -> Result<(), BuildError> {
         let record = CacheRecord {
             diff_id: layer.diff_id.clone(),
+            chain_id: Some(layer.chain_id.clone()),
             descriptor: layer.descriptor.clone(),
             created: self.created.clone(),
         };
@@ -517,18 +526,27 @@ impl StageBuilder<'_> {
         serde_json::from_slice::<CacheRecord>(&bytes).ok()?.created
     }
 
-    /// A cache hit: the record exists and its blob is in the store.
+    /// A cache hit: the record exists and the store still holds the layer,
+    /// unpacked or as a blob (the record's, or the blob index's).
     fn cached(&self, key: &Digest, layers: &[LayerRef]) -> Option<LayerRef> {
         let bytes = self.store.cache_get(key.hex()).ok().flatten()?;
         let record: CacheRecord = serde_json::from_slice(&bytes).ok()?;
-        if !self.store.has_blob(&record.descriptor.digest) {
+        let parent = layers.last().map(|l| &l.chain_id);
+        let chain = chain_id(parent, &record.diff_id);
+        let descriptor = record
+            .descriptor
+            .filter(|descriptor| self.store.has_blob(&descriptor.digest))
+            .or_else(|| {
+                self.images
+                    .indexed_blob(&record.diff_id, self.request.compression)
+            });
+        if descriptor.is_none() && self.store.layer_dir(&chain).is_none() {
             return None;
         }
-        let parent = layers.last().map(|l| &l.chain_id);
         Some(LayerRef {
-            chain_id: chain_id(parent, &record.diff_id),
+            chain_id: chain,
             diff_id: record.diff_id,
-            descriptor: record.descriptor,
+            descriptor,
             source: None,
         })
     }
@@ -637,8 +655,10 @@ impl StageBuilder<'_> {
         self.commit_layer(&diff, layers, &step.text, &location)
     }
 
-    /// Writes the diff as a layer blob and keeps the diff itself as that
-    /// layer's unpacked directory, so later steps mount it without unpacking.
+    /// Records the diff's diffID and keeps the diff itself as the layer's
+    /// unpacked directory, so later steps mount it without unpacking. No
+    /// blob is written: `Images::blob` compresses the layer if and when an
+    /// image manifest needs it.
     fn commit_layer(
         &self,
         diff: &Path,
@@ -647,43 +667,18 @@ impl StageBuilder<'_> {
         location: &str,
     ) -> Result<LayerRef, BuildError> {
         let options = layer::WriteOptions {
-            compression: self.request.compression,
+            compression: layer::Compression::Uncompressed,
             source_date_epoch: self.request.source_date_epoch,
             ..Default::default()
         };
-        let mut layer_error = None;
-        let mut written = None;
-        self.store
-            .write_blob(
-                None,
-                &mut |out| match layer::write_layer(diff, out, &options) {
-                    Ok(layer) => {
-                        written = Some(layer);
-                        Ok(())
-                    }
-                    Err(e) => {
-                        let message = e.to_string();
-                        layer_error = Some(e);
-                        Err(std::io::Error::other(message))
-                    }
-                },
-            )
-            .map_err(|source| match layer_error.take() {
-                Some(source) => BuildError::WriteLayer {
+        let written =
+            layer::write_layer(diff, &mut std::io::sink(), &options).map_err(|source| {
+                BuildError::WriteLayer {
                     location: location.to_string(),
                     instruction: instruction.to_string(),
                     source,
-                },
-                None => BuildError::StoreOp {
-                    what: format!("layer of {location}"),
-                    source,
-                },
+                }
             })?;
-        let Some(written) = written else {
-            return Err(BuildError::LayerMissing {
-                location: location.to_string(),
-            });
-        };
         let parent = layers.last().map(|l| &l.chain_id);
         let chain = chain_id(parent, &written.diff_id);
         if self.store.layer_dir(&chain).is_none() {
@@ -699,7 +694,7 @@ impl StageBuilder<'_> {
                 })?;
         }
         Ok(LayerRef {
-            descriptor: Descriptor::new(written.media_type, written.digest, written.size),
+            descriptor: None,
             diff_id: written.diff_id,
             chain_id: chain,
             source: None,
