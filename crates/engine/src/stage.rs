@@ -573,11 +573,14 @@ impl StageBuilder<'_> {
 
     /// Detects the snapshot driver the first time a step needs one; the
     /// probe mounts a test overlay, which a fully cached build never pays.
+    /// It probes in the store's scratch dir, because whether overlayfs takes
+    /// an upper dir depends on the filesystem the snapshots will live on.
     pub(crate) fn driver(&self) -> Result<snapshot::Driver, BuildError> {
         if let Some(driver) = self.driver.get() {
             return Ok(*driver);
         }
-        let detected = snapshot::Driver::detect().map_err(BuildError::SnapshotDetect)?;
+        let detected = snapshot::Driver::detect_in(self.store.scratch_dir())
+            .map_err(BuildError::SnapshotDetect)?;
         Ok(*self.driver.get_or_init(|| detected))
     }
 
