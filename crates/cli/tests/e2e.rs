@@ -370,3 +370,47 @@ fn build_stage_layers_are_never_compressed() {
     assert!(third.contains("(0 steps run, 2 cached)"), "{third}");
     assert!(!third.contains("compressing layer"), "{third}");
 }
+
+/// BuildKit keys `COPY --from=<stage>` by the content it selects: an edit
+/// that changes the stage but not the copied files leaves the copy cached
+/// and the image ID unchanged.
+#[test]
+fn copy_from_a_stage_is_keyed_by_the_files_it_takes() {
+    require!(root);
+    require!(overlayfs);
+    let dir = Dir::new(BIN, "stage-content");
+    dir.create(
+        "ctx/Dockerfile",
+        "FROM scratch AS build\nCOPY shipped.txt notes.txt /src/\n\
+         FROM scratch\nCOPY --from=build /src/shipped.txt /shipped.txt\n",
+    );
+    dir.create("ctx/shipped.txt", "v1\n");
+    dir.create("ctx/notes.txt", "draft 1\n");
+    let build = || {
+        let output = dir
+            .command()
+            .args(["build", "--progress", "plain"])
+            .arg(dir.path().join("ctx"))
+            .output();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let image_id = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("built ").map(|rest| rest[..71].to_string()))
+            .unwrap_or_else(|| panic!("no 'built' line in:\n{text}"))
+    };
+    let first = build();
+    assert!(first.contains("(2 steps run, 0 cached)"), "{first}");
+
+    dir.create("ctx/notes.txt", "draft 2\n");
+    let second = build();
+    assert!(second.contains("(1 steps run, 1 cached)"), "{second}");
+    assert!(second.contains("[stage-1 1] CACHED"), "{second}");
+    assert_eq!(image_id(&first), image_id(&second));
+
+    dir.create("ctx/shipped.txt", "v2\n");
+    let third = build();
+    assert!(third.contains("(2 steps run, 0 cached)"), "{third}");
+    assert_ne!(image_id(&first), image_id(&third));
+}

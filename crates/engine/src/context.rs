@@ -143,6 +143,13 @@ impl Context {
         }
     }
 
+    /// A stage's root filesystem read as a context, to key a
+    /// `COPY --from=<stage>` by the content it selects: no ignore file, and
+    /// nothing remembered between builds (the caller records the result).
+    pub(crate) fn for_stage_root(root: &Path) -> Context {
+        Context::new(root, None)
+    }
+
     /// A named local context (`--build-context name=DIR`): only its own
     /// `.dockerignore` applies, as BuildKit's dockerui `NamedContext` reads
     /// it from the context itself.

@@ -384,7 +384,8 @@ impl StageBuilder<'_> {
                 CopySource::Context => self.context.checksum(&local, &mut key)?,
                 CopySource::Stage(id) => {
                     let source = built.get(id).ok_or(BuildError::Cancelled)?;
-                    key.field(source.key.to_string());
+                    let content = self.stage_content(source, &local, step, &location)?;
+                    key.field("stage-content").field(content.to_string());
                 }
                 CopySource::Image(text) => {
                     let image = self.images.resolve(text)?;
@@ -420,6 +421,54 @@ impl StageBuilder<'_> {
             }
         }
         Ok(key.finish())
+    }
+
+    /// The digest of what `sources` select in a built stage's root: every
+    /// selected path's name, type, mode, owner, size, content and link
+    /// target, as for the context. A `COPY --from=<stage>` is keyed by this
+    /// rather than by the stage's key, so an edit that changes the stage but
+    /// not the files copied out of it (a comment in a Go source, a file the
+    /// final stage does not take) leaves the copy, and the image, as they
+    /// were. BuildKit does the same: a FileOp's cache map carries a content
+    /// checksum of each input's selectors (solver/llbsolver/ops/file.go,
+    /// `ComputeDigestFunc`), used when the input's own key missed.
+    ///
+    /// The digest is a function of the stage's key and the selectors, so it
+    /// is recorded under those in the cache index: a warm build looks it up
+    /// and mounts nothing; only after the stage changed is its root mounted
+    /// and the selected files hashed.
+    fn stage_content(
+        &self,
+        source: &StageResult,
+        sources: &[String],
+        step: &Step,
+        location: &str,
+    ) -> Result<Digest, BuildError> {
+        let mut record = CacheKey::new("stage-content-record");
+        record.field(source.key.to_string());
+        for selector in sources {
+            record.field(selector);
+        }
+        let record = record.finish();
+        if let Some(bytes) = self.store.cache_get(record.hex()).ok().flatten()
+            && let Some(digest) = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| text.trim().parse::<Digest>().ok())
+        {
+            return Ok(digest);
+        }
+        let (view, _work) = self.view(&source.layers, step, location)?;
+        let mut content = CacheKey::new("stage-content");
+        crate::context::Context::for_stage_root(&view.root).checksum(sources, &mut content)?;
+        drop(view);
+        let content = content.finish();
+        self.store
+            .cache_put(record.hex(), content.to_string().as_bytes())
+            .map_err(|source| BuildError::StoreOp {
+                what: format!("cache record {record}"),
+                source,
+            })?;
+        Ok(content)
     }
 
     /// The directory of a named local context.
