@@ -77,28 +77,27 @@ for s in "${scenarios[@]}"; do
   # A blank line before the comment: seed-lint lints main.go, and gofmt
   # (so the linter, whatever the builder) rejects a comment glued to a '}'.
   edit="printf '\n%s bench %s\n' '$comment' \"\$(date +%s%N)\" >> '$file'"
+  # One hyperfine call per builder, so that a builder that fails (buildah
+  # out of disk, say) costs its own row only; table.py joins the results.
   for mode in cold warm incremental; do
-    args=(--style basic -r "$RUNS" --export-markdown "$W/$s-$mode.md" -n decant)
-    case $mode in
-      # sync: the copy's dirty pages would otherwise be flushed by the
-      # first sync inside the timed build (measured: 0.45 s of 1.3 s).
-      cold) args+=(--prepare "rm -rf '$root' && cp -a '$seed' '$root' && sync" "$decant");;
-      warm) args+=(-w 1 "$decant");;
-      incremental) args+=(-w 1 --prepare "$edit" "$decant");;
-    esac
-    for p in "${peers[@]}"; do
-      cmd=${peer_cmd[$p]}; args+=(-n "$p")
+    results=()
+    for b in decant "${peers[@]}"; do
+      if [ "$b" = decant ]; then cmd=$decant; else cmd=${peer_cmd[$b]}; fi
+      args=(--style basic -r "$RUNS" -n "$b" --export-json "$W/$s-$mode-$b.json")
       case $mode in
-        # Flags before the context: buildah takes no option after it.
-        cold) args+=(--prepare sync "${cmd/ -f / --no-cache -f }");;
-        warm) args+=(--prepare true "$cmd");;
-        incremental) args+=(--prepare "$edit" "$cmd");;
+        # sync: the copy's dirty pages would otherwise be flushed by the
+        # first sync inside the timed build (measured: 0.45 s of 1.3 s).
+        cold) if [ "$b" = decant ]; then args+=(--prepare "rm -rf '$root' && cp -a '$seed' '$root' && sync")
+              # Flags before the context: buildah takes no option after it.
+              else args+=(--prepare sync); cmd=${cmd/ -f / --no-cache -f }; fi;;
+        warm) args+=(-w 1);;
+        incremental) args+=(-w 1 --prepare "$edit");;
       esac
+      rm -f "$W/$s-$mode-$b.json"
+      hyperfine "${args[@]}" "$cmd" || echo "$b failed in $s $mode (see above)" >&2
+      results+=("$b=$W/$s-$mode-$b.json")
     done
-    # hyperfine wants one --prepare per command or one for all; warm decant has none.
-    [ "$mode" = warm ] && [ ${#peers[@]} -gt 0 ] && args=(--prepare true "${args[@]}")
-    hyperfine "${args[@]}"
-    { echo "## $s: $mode"; echo; cat "$W/$s-$mode.md"; echo; } >> "$OUT"
+    { echo "## $s: $mode"; echo; python3 bench/table.py "${results[@]}"; echo; } >> "$OUT"
   done
   cp "$W/$s.orig" "$file"
 
@@ -107,5 +106,13 @@ for s in "${scenarios[@]}"; do
   rss=$(tail -n1 "$W/$s.rss" 2>/dev/null || echo "?")
   size=$(stat -c %s "$W/$s.tar" 2>/dev/null || echo "?")
   { echo "$s: image (OCI tarball, compressed) $size bytes; peak RSS of a warm build ${rss} KiB"; echo; } >> "$OUT"
+  # Disk is scarce on the bench machines: drop this scenario's stores.
+  rm -rf "$seed" "$root" "$W/$s.tar"
+  for p in "${peers[@]}"; do
+    case $p in
+      docker) /usr/bin/docker image rm -f "bench-$s" >/dev/null 2>&1; /usr/bin/docker builder prune -af >/dev/null 2>&1 || true;;
+      buildah) buildah rmi -f "bench-$s" >/dev/null 2>&1; buildah rmi --prune >/dev/null 2>&1 || true;;
+    esac
+  done
 done
 echo "results: $OUT"
