@@ -39,6 +39,7 @@ mod owner;
 mod resolve;
 mod sources;
 mod tree;
+mod writers;
 
 use std::path::{Path, PathBuf};
 
@@ -308,6 +309,7 @@ pub fn copy(request: &CopyRequest) -> Result<CopyOutcome, CopyError> {
         copy_one(&mut copier, item, &dest, &filters)?;
         outcome.sources_copied += 1;
     }
+    copier.finish()?;
     let stats = copier.stats();
     outcome.entries_written = stats.entries;
     outcome.bytes_written = stats.bytes;

@@ -476,3 +476,77 @@ fn fixture_cases() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Large files are written by background workers after the walk has set
+/// their metadata; what the write disturbs (mtime, setuid, xattrs) must
+/// still end up as on the source, and every byte must arrive.
+#[test]
+fn large_files_written_in_the_background_keep_content_mode_times_and_xattrs() {
+    if !require_root("background file writers") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stage = dir.path().join("stage");
+    let dest = dir.path().join("dest");
+    std::fs::create_dir_all(stage.join("big")).expect("mkdir");
+    std::fs::create_dir_all(&dest).expect("mkdir");
+    let mut expected = Vec::new();
+    for (i, size) in [0usize, 1, 255 * 1024, 256 * 1024, 3 * 1024 * 1024 + 7]
+        .into_iter()
+        .enumerate()
+    {
+        let path = stage.join(format!("big/f{i}"));
+        let data: Vec<u8> = (0..size)
+            .map(|j| (j as u32).wrapping_mul(2_654_435_761).rotate_left(i as u32) as u8)
+            .collect();
+        std::fs::write(&path, &data).expect("write");
+        set_meta(
+            &path,
+            if i % 2 == 0 { 0o4755 } else { 0o640 },
+            (1000 + i as u32, 7),
+        );
+        let _ = xattr::set(&path, "user.decant-test", format!("value {i}").as_bytes());
+        let when = std::time::UNIX_EPOCH + std::time::Duration::new(1_000_000 + i as u64, 5);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open")
+            .set_modified(when)
+            .expect("mtime");
+        expected.push((format!("f{i}"), data, when));
+    }
+    let sources = ["/big".to_string()];
+    let request = CopyRequest {
+        source_root: &stage,
+        source_is_context: false,
+        ignore: None,
+        sources: &sources,
+        dest_root: &dest,
+        dest: "/out/",
+        chown: None,
+        chmod: None,
+        exclude: &[],
+        parents: false,
+        add: false,
+    };
+    let outcome = copy(&request).expect("copy");
+    let total: usize = expected.iter().map(|(_, data, _)| data.len()).sum();
+    assert_eq!(outcome.bytes_written, total as u64);
+    for (name, data, when) in &expected {
+        let source = stage.join("big").join(name);
+        let copied = dest.join("out").join(name);
+        assert_eq!(&std::fs::read(&copied).expect("read"), data, "{name}");
+        let (want, got) = (
+            std::fs::metadata(&source).expect("stat"),
+            std::fs::metadata(&copied).expect("stat"),
+        );
+        assert_eq!(got.mode(), want.mode(), "{name} mode");
+        assert_eq!((got.uid(), got.gid()), (want.uid(), want.gid()), "{name}");
+        assert_eq!(got.modified().expect("mtime"), *when, "{name} mtime");
+        assert_eq!(
+            xattr::get(&copied, "user.decant-test").ok().flatten(),
+            xattr::get(&source, "user.decant-test").ok().flatten(),
+            "{name} xattr"
+        );
+    }
+}

@@ -25,6 +25,7 @@ use super::mode::ModeSpec;
 use super::owner::Owner;
 use super::resolve::{InRoot, is_missing, resolve_in_root};
 use super::sources::Include;
+use super::writers::{self, DEFER_AT, Job, Writers};
 
 const DEFAULT_DIR_MODE: u32 = 0o755;
 
@@ -116,6 +117,8 @@ pub(crate) struct Copier<'a> {
     inodes: HashMap<(u64, u64), PathBuf>,
     pending: Vec<Pending>,
     stats: Stats,
+    /// Started at the first large file; see `writers.rs`.
+    writers: Option<Writers>,
 }
 
 impl<'a> Copier<'a> {
@@ -135,11 +138,21 @@ impl<'a> Copier<'a> {
             inodes: HashMap::new(),
             pending: Vec::new(),
             stats: Stats::default(),
+            writers: None,
         }
     }
 
     pub(crate) fn dest_root(&self) -> &Path {
         self.dest_root
+    }
+
+    /// Waits for the data of every file handed to a writer. A copy is
+    /// complete only after this succeeded.
+    pub(crate) fn finish(&mut self) -> Result<(), CopyError> {
+        if let Some(mut writers) = self.writers.take() {
+            self.stats.bytes += writers.finish()?;
+        }
+        Ok(())
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -425,7 +438,7 @@ impl<'a> Copier<'a> {
                     }
                 });
             }
-            self.copy_file(src, dst)?;
+            self.copy_file(src, meta, dst)?;
             if meta.nlink() > 1 {
                 self.inodes.insert(key, dst.host.clone());
             }
@@ -467,8 +480,8 @@ impl<'a> Copier<'a> {
         })
     }
 
-    fn copy_file(&mut self, src: &Path, dst: &InRoot) -> Result<(), CopyError> {
-        let mut input = OpenOptions::new()
+    fn copy_file(&mut self, src: &Path, meta: &Metadata, dst: &InRoot) -> Result<(), CopyError> {
+        let input = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(src)
@@ -476,17 +489,53 @@ impl<'a> Copier<'a> {
                 path: src.to_path_buf(),
                 source,
             })?;
-        let mut output = create_new_file(&dst.host).map_err(|source| CopyError::WriteFile {
+        let output = create_new_file(&dst.host).map_err(|source| CopyError::WriteFile {
             path: dst.rel.clone(),
             source,
         })?;
+        let mode = self.final_mode(meta);
+        let job = Job {
+            input,
+            output,
+            source: src.to_path_buf(),
+            dest_host: dst.host.clone(),
+            dest_rel: dst.rel.clone(),
+            special_mode: (mode & 0o7000 != 0).then_some(mode),
+            recopy_xattrs: false,
+            times: timestamps(meta),
+        };
+        // apply_info, which runs right after this, sets owner, mode, times
+        // and xattrs; a worker writing later restores what its write undoes.
+        if meta.len() >= DEFER_AT {
+            let mut job = job;
+            job.recopy_xattrs = xattr::list(src).is_ok_and(|mut names| names.next().is_some());
+            let writers = self.writers.get_or_insert_with(Writers::start);
+            match writers.submit(job) {
+                Ok(()) => return Ok(()),
+                Err(job) => {
+                    self.stats.bytes += writers::write(job)?;
+                    return Ok(());
+                }
+            }
+        }
+        let mut job = job;
         // std::io::copy uses copy_file_range between two files on Linux.
-        let n = io::copy(&mut input, &mut output).map_err(|source| CopyError::WriteFile {
-            path: dst.rel.clone(),
-            source,
-        })?;
+        let n =
+            io::copy(&mut job.input, &mut job.output).map_err(|source| CopyError::WriteFile {
+                path: dst.rel.clone(),
+                source,
+            })?;
         self.stats.bytes += n;
         Ok(())
+    }
+
+    /// The mode a copied entry ends with: `--chmod` applied, else the
+    /// source's permission bits.
+    fn final_mode(&self, meta: &Metadata) -> u32 {
+        match self.mode {
+            Some(spec) => spec.apply(meta.mode(), meta.is_dir()),
+            None => meta.mode() & 0o7777,
+        }
     }
 
     /// fsutil `copyFileInfo` + `copyXAttrs`.
@@ -498,11 +547,7 @@ impl<'a> Copier<'a> {
         lchown(&dst.host, &dst.rel, uid, gid)?;
         let is_symlink = meta.file_type().is_symlink();
         if !is_symlink {
-            let mode = match self.mode {
-                Some(spec) => spec.apply(meta.mode(), meta.is_dir()),
-                None => meta.mode() & 0o7777,
-            };
-            chmod_checked(&dst.host, &dst.rel, mode)?;
+            chmod_checked(&dst.host, &dst.rel, self.final_mode(meta))?;
         }
         set_times(&dst.host, &dst.rel, meta)?;
         self.stats.xattrs_skipped += copy_xattrs(src, &dst.host);
@@ -544,8 +589,8 @@ pub(crate) fn chmod_checked(host: &Path, rel: &Path, mode: u32) -> Result<(), Co
     })
 }
 
-pub(crate) fn set_times(host: &Path, rel: &Path, meta: &Metadata) -> Result<(), CopyError> {
-    let times = Timestamps {
+fn timestamps(meta: &Metadata) -> Timestamps {
+    Timestamps {
         last_access: Timespec {
             tv_sec: meta.atime(),
             tv_nsec: meta.atime_nsec() as _,
@@ -554,7 +599,11 @@ pub(crate) fn set_times(host: &Path, rel: &Path, meta: &Metadata) -> Result<(), 
             tv_sec: meta.mtime(),
             tv_nsec: meta.mtime_nsec() as _,
         },
-    };
+    }
+}
+
+pub(crate) fn set_times(host: &Path, rel: &Path, meta: &Metadata) -> Result<(), CopyError> {
+    let times = timestamps(meta);
     rustix::fs::utimensat(CWD, host, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| {
         CopyError::SetMetadata {
             path: rel.to_path_buf(),
@@ -565,7 +614,7 @@ pub(crate) fn set_times(host: &Path, rel: &Path, meta: &Metadata) -> Result<(), 
 
 /// Copies extended attributes without following links; returns how many
 /// could not be set (BuildKit's handler only logs them).
-fn copy_xattrs(src: &Path, dst: &Path) -> u64 {
+pub(crate) fn copy_xattrs(src: &Path, dst: &Path) -> u64 {
     let Ok(names) = xattr::list(src) else {
         return 0;
     };
