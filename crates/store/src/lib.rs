@@ -200,6 +200,19 @@ impl Store {
     }
 
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<Digest, StoreError> {
+        // A rebuild from the cache puts the same config and manifest again:
+        // hashing in memory first spares it a temp file and an fsync.
+        let mut hashed = Sha256Writer::new(io::sink());
+        hashed
+            .write_all(bytes)
+            .map_err(|source| StoreError::WriteRecord {
+                path: self.root.join("blobs"),
+                source,
+            })?;
+        let (_, digest, _) = hashed.finish();
+        if self.has_blob(&digest) {
+            return Ok(digest);
+        }
         let (digest, _) = self.write_blob(None, &mut |w| w.write_all(bytes))?;
         Ok(digest)
     }
@@ -328,6 +341,10 @@ impl Store {
             });
         }
         let path = self.tag_path(name);
+        if self.resolve_tag(name).ok().flatten().as_ref() == Some(manifest) {
+            // Already so: a no-op rebuild rewrites nothing.
+            return Ok(());
+        }
         let record = TagRecord {
             name: name.to_string(),
             manifest: manifest.clone(),
