@@ -68,6 +68,13 @@ for s in "${scenarios[@]}"; do
     rm -rf "$W/unpack"
     "$DECANT" --root "$seed" build -q -f "$W/unpack.Dockerfile" -o "type=local,dest=$W/unpack" "$W" >/dev/null
     rm -rf "$W/unpack"
+    # The peers' stores hold the bases too, so no timed run pulls.
+    for p in "${peers[@]}"; do
+      case $p in
+        docker) /usr/bin/docker pull -q "$img" >/dev/null;;
+        buildah) buildah pull -q "$img" >/dev/null;;
+      esac
+    done
   done
 
   decant="'$DECANT' --root '$root' build -f '$dir/Dockerfile' -t bench-$s '$ctx'"
