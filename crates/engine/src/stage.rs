@@ -19,8 +19,10 @@
 //!    `layers.rs`, so a gzip build and a zstd build share every step);
 //! 4. what the step reads: for COPY/ADD from the context, the checksum of
 //!    exactly the selected files (name, type, mode, owner, size, content,
-//!    link target; never mtime: see `context.rs`); from a stage, that stage's
-//!    last key; from an image, its manifest digest.
+//!    link target; never mtime: see `context.rs`); from a stage, the same
+//!    checksum of the selected files in that stage's root (recorded under
+//!    the stage's key, see `stage_content`); from an image, its manifest
+//!    digest.
 //!
 //! A key maps, in the store's cache index, to the layer's diffID, its chain
 //! ID (which keeps its unpacked dir alive through `prune`) and, once it has
