@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -250,7 +250,7 @@ impl Context {
                             continue;
                         }
                         match sums.entries.get(&entry.relative) {
-                            Some(sum) if sum.stamp == Stamp::of(&entry.meta) => {
+                            Some(sum) if sum.stamp == entry.stamp => {
                                 hashes[index] = Some(sum.hash);
                                 sums.reused += 1;
                             }
@@ -320,7 +320,7 @@ impl Context {
             path: path.to_path_buf(),
             source,
         })?;
-        self.walk_entry(path.to_path_buf(), relative.to_string(), meta, out)
+        self.walk_entry(path.to_path_buf(), relative.to_string(), meta, 0, out)
     }
 
     /// An ignored path with no `!` exception below it: nothing under it is
@@ -332,15 +332,18 @@ impl Context {
     /// One entry whose metadata is known, then (for a directory) its
     /// children. A directory's children are stat'ed relative to it while
     /// reading it (`DirEntry::metadata` is `fstatat` on the open directory,
-    /// so the kernel does not walk the whole path again for each), and
-    /// subdirectories are walked in parallel; the result keeps the sorted
-    /// order, which is the order the key is fed in. For a warm build of a
-    /// 20k-file context this walk is most of the work.
+    /// so the kernel does not walk the whole path again for each). The top
+    /// [`PARALLEL_DEPTH`] levels are walked in parallel, each subtree below
+    /// them sequentially into one vector, so an entry is moved a bounded
+    /// number of times; the result keeps the sorted order, which is the
+    /// order the key is fed in. For a warm build of a 20k-file context this
+    /// walk is most of the work.
     fn walk_entry(
         &self,
         path: PathBuf,
         relative: String,
         meta: fs::Metadata,
+        depth: usize,
         out: &mut Vec<Entry>,
     ) -> Result<(), BuildError> {
         let read_error = |source| BuildError::ReadContext {
@@ -348,68 +351,81 @@ impl Context {
             source,
         };
         let file_type = meta.file_type();
-        if file_type.is_dir() {
-            let mut children = Vec::new();
-            for entry in fs::read_dir(&path).map_err(read_error)? {
-                let entry = entry.map_err(read_error)?;
-                let name = entry.file_name();
-                let child_relative = join(&relative, &name.to_string_lossy());
-                if self.skipped(&child_relative) {
-                    continue;
-                }
-                let child_meta = entry.metadata().map_err(|source| BuildError::ReadContext {
-                    path: entry.path(),
-                    source,
-                })?;
-                children.push((name, child_relative, child_meta));
-            }
-            children.sort_by(|a, b| a.0.cmp(&b.0));
-            if !self.ignored(&relative) {
-                out.push(Entry {
-                    path: path.clone(),
-                    relative,
-                    kind: EntryKind::Dir,
-                    meta,
-                });
-            }
-            let walked = children
-                .into_par_iter()
-                .map(|(name, child_relative, child_meta)| {
-                    let mut below = Vec::new();
-                    self.walk_entry(path.join(&name), child_relative, child_meta, &mut below)?;
-                    Ok(below)
-                })
-                .collect::<Result<Vec<Vec<Entry>>, BuildError>>()?;
-            for below in walked {
-                out.extend(below);
-            }
-            return Ok(());
-        }
-        if self.ignored(&relative) {
-            return Ok(());
-        }
-        let kind = if file_type.is_file() {
+        let kind = if file_type.is_dir() {
+            EntryKind::Dir
+        } else if file_type.is_file() {
             EntryKind::File
         } else if file_type.is_symlink() {
+            if self.ignored(&relative) {
+                return Ok(());
+            }
             EntryKind::Symlink(fs::read_link(&path).map_err(read_error)?)
         } else if file_type.is_block_device() || file_type.is_char_device() {
             EntryKind::Device
         } else {
             EntryKind::Other
         };
-        out.push(Entry {
-            path,
-            relative,
-            kind,
-            meta,
-        });
+        let is_dir = matches!(kind, EntryKind::Dir);
+        if !self.ignored(&relative) {
+            out.push(Entry {
+                relative: relative.clone(),
+                kind,
+                mode: meta.mode(),
+                uid: meta.uid(),
+                gid: meta.gid(),
+                rdev: meta.rdev(),
+                stamp: Stamp::of(&meta),
+            });
+        }
+        if !is_dir {
+            return Ok(());
+        }
+        let mut children = Vec::new();
+        for entry in fs::read_dir(&path).map_err(read_error)? {
+            let entry = entry.map_err(read_error)?;
+            let name = entry.file_name();
+            let child_relative = join(&relative, &name.to_string_lossy());
+            if self.skipped(&child_relative) {
+                continue;
+            }
+            let child_meta = entry.metadata().map_err(|source| BuildError::ReadContext {
+                path: entry.path(),
+                source,
+            })?;
+            children.push((name, child_relative, child_meta));
+        }
+        children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if depth >= PARALLEL_DEPTH {
+            for (name, child_relative, child_meta) in children {
+                self.walk_entry(path.join(&name), child_relative, child_meta, depth + 1, out)?;
+            }
+            return Ok(());
+        }
+        let walked = children
+            .into_par_iter()
+            .map(|(name, child_relative, child_meta)| {
+                let mut below = Vec::new();
+                self.walk_entry(
+                    path.join(&name),
+                    child_relative,
+                    child_meta,
+                    depth + 1,
+                    &mut below,
+                )?;
+                Ok(below)
+            })
+            .collect::<Result<Vec<Vec<Entry>>, BuildError>>()?;
+        for below in walked {
+            out.extend(below);
+        }
         Ok(())
     }
 
     /// The content hash of a regular file: remembered when its stamp is
     /// unchanged, else read and hashed (and remembered).
     fn file_hash(&self, entry: &Entry) -> Result<[u8; 32], BuildError> {
-        let stamp = Stamp::of(&entry.meta);
+        let stamp = entry.stamp;
+        let path = self.dir.join(&entry.relative);
         {
             let mut sums = self.sums();
             if let Some(sum) = sums.entries.get(&entry.relative)
@@ -420,14 +436,13 @@ impl Context {
                 return Ok(hash);
             }
         }
-        let hash =
-            hash_file(&entry.path, stamp.size).map_err(|source| BuildError::ReadContext {
-                path: entry.path.clone(),
-                source,
-            })?;
+        let hash = hash_file(&path, stamp.size).map_err(|source| BuildError::ReadContext {
+            path: path.clone(),
+            source,
+        })?;
         // Stat again after reading: a file that changed while we read it
         // gets a new stamp, and its hash is used for this build only.
-        let after = fs::symlink_metadata(&entry.path).map(|m| Stamp::of(&m));
+        let after = fs::symlink_metadata(&path).map(|m| Stamp::of(&m));
         let mut sums = self.sums();
         let durable = after.as_ref().is_ok_and(|after| *after == stamp)
             && stamp.mtime < sums.trusted_before
@@ -448,12 +463,22 @@ impl Context {
     }
 }
 
-/// One path the checksum covers, in walk order.
+/// How many directory levels below a checksummed source are walked in
+/// parallel (enough subtrees to keep every core busy on a source tree).
+const PARALLEL_DEPTH: usize = 2;
+
+/// One path the checksum covers, in walk order. Kept small, because a
+/// large context has tens of thousands and the parallel walk moves them:
+/// only the metadata the key and the checksum cache use, and no host path
+/// (the context dir joined with `relative` gives it when a file is read).
 struct Entry {
-    path: PathBuf,
     relative: String,
     kind: EntryKind,
-    meta: fs::Metadata,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    rdev: u64,
+    stamp: Stamp,
 }
 
 enum EntryKind {
@@ -467,13 +492,13 @@ enum EntryKind {
 impl Entry {
     fn feed(&self, key: &mut CacheKey, hash: Option<[u8; 32]>) {
         key.field(&self.relative)
-            .field(self.meta.permissions().mode().to_le_bytes())
-            .field(self.meta.uid().to_le_bytes())
-            .field(self.meta.gid().to_le_bytes());
+            .field(self.mode.to_le_bytes())
+            .field(self.uid.to_le_bytes())
+            .field(self.gid.to_le_bytes());
         match &self.kind {
             EntryKind::File => {
                 key.field("file")
-                    .field(self.meta.len().to_le_bytes())
+                    .field(self.stamp.size.to_le_bytes())
                     .field(hash.unwrap_or_default());
             }
             EntryKind::Symlink(target) => {
@@ -484,7 +509,7 @@ impl Entry {
                 key.field("dir");
             }
             EntryKind::Device => {
-                key.field("device").field(self.meta.rdev().to_le_bytes());
+                key.field("device").field(self.rdev.to_le_bytes());
             }
             EntryKind::Other => {
                 key.field("other");
@@ -532,7 +557,9 @@ fn decode_sums(bytes: &[u8]) -> Option<HashMap<String, Sum>> {
         rest = tail;
         Some(head)
     };
-    let mut entries = HashMap::new();
+    // A record entry is about 100 bytes; sizing the map up front spares the
+    // rehashes of growing it to tens of thousands of entries.
+    let mut entries = HashMap::with_capacity(bytes.len() / 100);
     while let Some(len) = take(4) {
         let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
         let name = std::str::from_utf8(take(len)?).ok()?.to_string();
