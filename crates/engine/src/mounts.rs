@@ -14,8 +14,9 @@
 //!   A context with a `.dockerignore` is mounted through a filtered copy:
 //!   BuildKit only ever sees the context as filtered by the client.
 //! * `cache`: a directory that persists across builds in the store, at
-//!   `<store>/cache-mounts/<sha256(id[:from identity])>/` (the store crate
-//!   has no notion of it: it is the engine's, and `prune` leaves it alone).
+//!   `<store>/cache-mounts/<sha256(id[:from identity])>/` (the store knows
+//!   only that the area exists: `du` sizes it and `prune --cache` drops the
+//!   directories whose `id` file, rewritten on every use, is old enough).
 //!   Each such directory holds instances `0/`, `1/`, … with a lock file
 //!   each. `shared` and `locked` use instance 0 with a shared or exclusive
 //!   flock held for the whole RUN (flock works across processes and across
@@ -613,7 +614,7 @@ impl StageBuilder<'_> {
             }
         }
         let hash = oci::Digest::of(identity.as_bytes());
-        let base = self.store.root().join("cache-mounts").join(hash.hex());
+        let base = self.store.root().join(store::CACHE_MOUNTS).join(hash.hex());
         fs::create_dir_all(&base)
             .map_err(io_error("the cache mount directory", &base))
             .map_err(mount_error)?;

@@ -25,6 +25,10 @@ use serde::Deserialize;
 
 use crate::{Store, StoreError, TagRecord, fsutil, scratch};
 
+/// Where the engine keeps `RUN --mount=type=cache` directories, one per
+/// cache id (its layout inside is the engine's business).
+pub const CACHE_MOUNTS: &str = "cache-mounts";
+
 /// JSON documents larger than this are not followed during marking: no
 /// registry accepts a manifest over 4 MiB, and configs are far smaller.
 const MAX_DOCUMENT: u64 = 4 << 20;
@@ -41,6 +45,8 @@ pub struct PruneReport {
     pub blobs_removed: u64,
     pub layers_removed: u64,
     pub cache_removed: u64,
+    /// `RUN --mount=type=cache` directories dropped with the cache.
+    pub cache_mounts_removed: u64,
     pub bytes_freed: u64,
 }
 
@@ -56,12 +62,19 @@ pub struct DiskUsage {
     pub layers: Usage,
     pub images: Usage,
     pub cache: Usage,
+    /// `RUN --mount=type=cache` directories.
+    pub cache_mounts: Usage,
     pub tmp: Usage,
 }
 
 impl DiskUsage {
     pub fn total_bytes(&self) -> u64 {
-        self.blobs.bytes + self.layers.bytes + self.images.bytes + self.cache.bytes + self.tmp.bytes
+        self.blobs.bytes
+            + self.layers.bytes
+            + self.images.bytes
+            + self.cache.bytes
+            + self.cache_mounts.bytes
+            + self.tmp.bytes
     }
 }
 
@@ -305,6 +318,26 @@ impl Store {
                     report.cache_removed += 1;
                 }
             }
+            // Cache mounts are build cache too (BuildKit's `prune` drops
+            // them with the rest). No build holds one: prune runs under the
+            // exclusive store lock. A mount's `id` file is rewritten each
+            // time a build uses it, so its mtime is the last use.
+            let mounts = self.root.join(CACHE_MOUNTS);
+            if mounts.is_dir() {
+                for path in list_dir(&mounts)? {
+                    let used = fs::metadata(path.join("id"))
+                        .or_else(|_| fs::metadata(&path))
+                        .and_then(|m| m.modified())
+                        .map_err(|source| StoreError::Scan {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    if now.duration_since(used).unwrap_or(Duration::ZERO) >= age {
+                        remove(&path, &mut report)?;
+                        report.cache_mounts_removed += 1;
+                    }
+                }
+            }
         }
         let mut roots: Vec<(Option<Digest>, Digest)> = self
             .tags()?
@@ -365,6 +398,10 @@ impl Store {
         let area = |sub: &str| -> Result<Usage, StoreError> {
             let dir = self.root.join(sub);
             let mut usage = Usage::default();
+            if sub == CACHE_MOUNTS && !dir.is_dir() {
+                // Made by the first build that uses a cache mount.
+                return Ok(usage);
+            }
             for path in list_dir(&dir)? {
                 usage.count += 1;
                 usage.bytes += tree_size(&path).map_err(|source| StoreError::Scan {
@@ -379,6 +416,7 @@ impl Store {
             layers: area("layers")?,
             images: area("images")?,
             cache: area("cache")?,
+            cache_mounts: area(CACHE_MOUNTS)?,
             tmp: area("tmp")?,
         })
     }

@@ -47,7 +47,7 @@ use oci::{Digest, Sha256Writer};
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
-pub use gc::{DiskUsage, FsckReport, PruneOptions, PruneReport, Usage, chain_ids};
+pub use gc::{CACHE_MOUNTS, DiskUsage, FsckReport, PruneOptions, PruneReport, Usage, chain_ids};
 
 /// What a layer-directory fill callback may fail with.
 pub type FillError = Box<dyn std::error::Error + Send + Sync>;

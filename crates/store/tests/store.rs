@@ -387,11 +387,43 @@ fn prune_keeps_what_tags_and_cache_reach() {
         })
         .unwrap();
     assert_eq!(report.cache_removed, 1);
+    assert_eq!(report.cache_mounts_removed, 0);
     assert!(!store.has_blob(&cached.layers[1]));
     assert!(store.layer_dir(&cached.chain_ids[0]).is_none());
     assert!(store.has_blob(&tagged.layers[0]));
     // The store still works after prune downgraded its lock.
     store.put_bytes(b"after").unwrap();
+}
+
+/// Cache mounts were never pruned: `decant prune --cache` left every
+/// `RUN --mount=type=cache` directory behind.
+#[test]
+fn prune_of_the_cache_drops_cache_mounts_not_used_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let mount = dir.path().join("cache-mounts/abc");
+    fs::create_dir_all(mount.join("0/data")).unwrap();
+    fs::write(mount.join("id"), "go\n").unwrap();
+    fs::write(mount.join("0/data/f"), [0u8; 100]).unwrap();
+    // Without --cache, cache mounts stay, as cache records do.
+    let report = store.prune(&PruneOptions::default()).unwrap();
+    assert_eq!(report.cache_mounts_removed, 0);
+    assert!(mount.is_dir());
+    // Used within the hour: kept by a one-day age.
+    let report = store
+        .prune(&PruneOptions {
+            cache_older_than: Some(Duration::from_secs(86_400)),
+        })
+        .unwrap();
+    assert_eq!(report.cache_mounts_removed, 0);
+    let report = store
+        .prune(&PruneOptions {
+            cache_older_than: Some(Duration::ZERO),
+        })
+        .unwrap();
+    assert_eq!(report.cache_mounts_removed, 1);
+    assert!(!mount.exists());
+    assert!(report.bytes_freed >= 100);
 }
 
 #[test]
@@ -457,7 +489,12 @@ fn du_counts_each_area() {
         })
         .unwrap();
     store.cache_put("k", b"12345").unwrap();
+    assert_eq!(store.du().unwrap().cache_mounts, Default::default());
+    let mount = dir.path().join("cache-mounts/abc");
+    fs::create_dir_all(mount.join("0/data")).unwrap();
+    fs::write(mount.join("0/data/go.cache"), [0u8; 300]).unwrap();
     let du = store.du().unwrap();
+    assert_eq!((du.cache_mounts.count, du.cache_mounts.bytes), (1, 300));
     assert_eq!((du.blobs.count, du.blobs.bytes), (2, 1024));
     assert_eq!((du.layers.count, du.layers.bytes), (1, 500));
     assert_eq!((du.cache.count, du.cache.bytes), (1, 5));

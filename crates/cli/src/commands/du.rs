@@ -17,6 +17,11 @@ pub fn run(root: &Path, args: &DuArgs) -> super::Outcome {
         ("images", "tags", usage.images),
         ("cache", "build cache records", usage.cache),
         (
+            "cache-mounts",
+            "RUN --mount=type=cache directories",
+            usage.cache_mounts,
+        ),
+        (
             "tmp",
             "scratch space of running or dead processes",
             usage.tmp,

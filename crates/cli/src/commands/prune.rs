@@ -11,10 +11,11 @@ pub fn run(root: &Path, args: &PruneArgs) -> super::Outcome {
     let cache_older_than = args.cache.as_deref().map(parse_duration).transpose()?;
     let report = engine::ops::prune(root, &engine::ops::PruneOptions { cache_older_than })?;
     println!(
-        "removed {} blobs, {} unpacked layers, {} cache records; freed {}",
+        "removed {} blobs, {} unpacked layers, {} cache records, {} cache mounts; freed {}",
         report.blobs_removed,
         report.layers_removed,
         report.cache_removed,
+        report.cache_mounts_removed,
         super::human_size(report.bytes_freed)
     );
     Ok(ExitCode::SUCCESS)
