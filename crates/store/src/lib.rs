@@ -13,6 +13,7 @@
 //!   locks/store.lock            shared by every user, exclusive for prune
 //!   locks/layer-<hex>.lock      serialises unpacking of one layer
 //!   tmp/<id>/, tmp/<id>.lock    per-process scratch (see `scratch`)
+//!   unsynced/<boot-id>/<hex>    layers published without a sync (see `unsynced`)
 //! ```
 //!
 //! # Promises
@@ -24,8 +25,10 @@
 //!   [`Store::open`] reclaims. Two writers of one blob race harmlessly: the
 //!   content is identical and rename is atomic.
 //! * A layer directory is complete iff it exists under its final name: it is
-//!   filled under `tmp/`, synced, then renamed. A per-layer file lock makes a
-//!   second process wait for the first instead of unpacking twice.
+//!   filled under `tmp/`, then renamed. It is not synced first; a marker
+//!   made before the rename lets the first open after a crash delete it
+//!   (see `unsynced`). A per-layer file lock makes a second process wait
+//!   for the first instead of unpacking twice.
 //! * Tags and cache values are small files replaced atomically.
 //! * Every open store holds a shared flock on `locks/store.lock`; [`Store::prune`]
 //!   converts it to exclusive, so GC never races another process's ingest.
@@ -38,6 +41,7 @@ mod error;
 mod fsutil;
 mod gc;
 mod scratch;
+mod unsynced;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -61,6 +65,8 @@ pub struct Store {
     /// Shared flock for the store's lifetime (exclusive during prune).
     lock: File,
     scratch: scratch::Scratch,
+    /// This boot's id, which marks layers published without a sync.
+    boot: Option<String>,
 }
 
 /// One tag record.
@@ -91,10 +97,33 @@ impl Store {
                 path: lock_path.clone(),
                 source,
             })?;
+        let boot = unsynced::boot_id();
+        let scan_error = |source| StoreError::Scan {
+            path: root.join("unsynced"),
+            source,
+        };
+        if let Some(boot) = &boot
+            && unsynced::has_stale(root, boot).map_err(scan_error)?
+        {
+            // The first open after a reboot: no other process may be using
+            // a layer while it is deleted. flock(2) turns this exclusive
+            // lock into the shared one below.
+            lock.lock().map_err(|source| StoreError::Lock {
+                path: lock_path.clone(),
+                source,
+            })?;
+            unsynced::discard_stale(root, boot).map_err(|source| StoreError::Remove {
+                path: root.join("layers"),
+                source,
+            })?;
+        }
         lock.lock_shared().map_err(|source| StoreError::Lock {
             path: lock_path.clone(),
             source,
         })?;
+        if let Some(boot) = &boot {
+            unsynced::settle(root, boot).map_err(scan_error)?;
+        }
         let tmp = root.join("tmp");
         scratch::reclaim_dead(&tmp).map_err(|source| StoreError::Scan {
             path: tmp.clone(),
@@ -107,6 +136,7 @@ impl Store {
             lock_path,
             lock,
             scratch,
+            boot,
         })
     }
 
@@ -312,13 +342,18 @@ impl Store {
             path: content.clone(),
             source,
         })?;
-        // An unpacked layer is many files; one syncfs is far cheaper than an
-        // fsync per file and makes the contents durable before the rename
-        // publishes them as complete.
-        let dir = File::open(&content).map_err(|e| create_err(&content, e))?;
-        rustix::fs::syncfs(&dir).map_err(|e| create_err(&content, e.into()))?;
+        match &self.boot {
+            // Published unsynced; the marker lets a crash be undone.
+            Some(boot) => unsynced::mark(&self.root, boot, chain_id)
+                .map_err(|e| create_err(&self.root.join("unsynced"), e))?,
+            // No way to tell a reboot: make the contents durable first (one
+            // syncfs is far cheaper than an fsync per file).
+            None => {
+                let dir = File::open(&content).map_err(|e| create_err(&content, e))?;
+                rustix::fs::syncfs(&dir).map_err(|e| create_err(&content, e.into()))?;
+            }
+        }
         fs::rename(&content, &final_path).map_err(|e| create_err(&final_path, e))?;
-        fsutil::sync_dir(&self.root.join("layers")).map_err(|e| create_err(&final_path, e))?;
         drop(lock);
         Ok(final_path)
     }

@@ -612,3 +612,61 @@ fn sigkill_mid_write_leaves_nothing_visible() {
         assert!(store.fsck(false).unwrap().is_clean(), "{mode}");
     }
 }
+
+/// Layers are published without a sync; after a reboot the first open
+/// must delete those of the previous boot (their files may never have
+/// reached the disk), and within a boot a settled marker is retired by one
+/// syncfs without touching its layer.
+#[test]
+fn layers_of_a_previous_boot_that_were_never_synced_are_discarded() {
+    let Ok(boot) = fs::read_to_string("/proc/sys/kernel/random/boot_id") else {
+        eprintln!("SKIP: no /proc/sys/kernel/random/boot_id");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI needs procfs"
+        );
+        return;
+    };
+    let boot = boot.trim().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (old, recent) = (Digest::of(b"old boot"), Digest::of(b"this boot"));
+    for chain in [&old, &recent] {
+        store
+            .create_layer_dir(chain, &mut |d| Ok(fs::write(d.join("f"), b"x")?))
+            .unwrap();
+    }
+    let marker =
+        |boot: &str, chain: &Digest| dir.path().join("unsynced").join(boot).join(chain.hex());
+    assert!(marker(&boot, &old).is_file() && marker(&boot, &recent).is_file());
+    drop(store);
+
+    // Pretend `old` was made before a reboot, and `recent` long enough ago
+    // in this boot to have settled.
+    let previous = "00000000-0000-0000-0000-000000000000";
+    fs::create_dir_all(dir.path().join("unsynced").join(previous)).unwrap();
+    fs::rename(marker(&boot, &old), marker(previous, &old)).unwrap();
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(marker(&boot, &recent))
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+
+    let store = Store::open(dir.path()).unwrap();
+    assert!(
+        store.layer_dir(&old).is_none(),
+        "the previous boot's layer is gone"
+    );
+    assert!(!dir.path().join("unsynced").join(previous).exists());
+    assert!(
+        store.layer_dir(&recent).is_some(),
+        "this boot's layer stays"
+    );
+    assert!(
+        !marker(&boot, &recent).exists(),
+        "a settled marker is retired"
+    );
+}
