@@ -107,7 +107,10 @@ impl Store {
         {
             // The first open after a reboot: no other process may be using
             // a layer while it is deleted. flock(2) turns this exclusive
-            // lock into the shared one below.
+            // lock into the shared one below. A second process that saw
+            // the markers before the first removed them waits here until
+            // the first build ends; that is slow but rare, and a process
+            // opens the store once, so it never waits on itself.
             lock.lock().map_err(|source| StoreError::Lock {
                 path: lock_path.clone(),
                 source,
