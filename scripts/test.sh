@@ -24,7 +24,7 @@ cargo build --release -p cli
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-python3 "$SHARED/conformance/check.py" --builder decant --decant-bin target/release/decant -j 2 \
+python3 "$SHARED/conformance/check.py" --builder decant --decant-bin "${CARGO_TARGET_DIR:-target}/release/decant" -j 2 \
   | tee "$log" || status=$?
 summary=$(tail -n 1 "$log")
 passed=$(sed -n 's/^\([0-9][0-9]*\) passed, [0-9][0-9]* failed.*/\1/p' <<<"$summary")
