@@ -194,12 +194,27 @@ impl Context {
 
     /// Saves the durable hashes for later builds, when this build hashed
     /// anything new. Entries of files this build did not look at are kept:
-    /// another Dockerfile may COPY them from the same context.
+    /// another Dockerfile may COPY them from the same context. Entries of
+    /// files that no longer exist are dropped, so the record does not grow
+    /// with every file ever deleted from the context; the check costs a
+    /// stat per entry, paid only by a build that hashed something.
     pub fn save_checksum_cache(&self, store: &store::Store) -> Result<(), store::StoreError> {
         let bytes = {
-            let sums = self.sums();
+            let mut sums = self.sums();
             if !sums.dirty {
                 return Ok(());
+            }
+            let gone: Vec<String> = sums
+                .entries
+                .par_iter()
+                .filter(|(relative, _)| {
+                    fs::symlink_metadata(self.dir.join(relative.as_str()))
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+                })
+                .map(|(relative, _)| relative.clone())
+                .collect();
+            for relative in gone {
+                sums.entries.remove(&relative);
             }
             encode_sums(&sums.entries)
         };
@@ -745,6 +760,28 @@ mod tests {
             );
             assert_eq!(key(&cold), after, "{name}: cached and uncached keys agree");
         }
+    }
+
+    /// The checksum record kept an entry for every file ever deleted from
+    /// the context.
+    #[test]
+    fn checksum_record_forgets_deleted_files() {
+        let dir = fixture();
+        let store_dir = tempfile::tempdir().expect("tempdir");
+        let store = store::Store::open(store_dir.path()).expect("store");
+        let first = context(dir.path(), &store);
+        key(&first);
+        first.save_checksum_cache(&store).expect("save");
+        std::fs::remove_file(dir.path().join("b.txt")).expect("rm");
+        std::thread::sleep(Duration::from_millis(30));
+        write(dir.path(), "a.txt", "edited");
+        let second = context(dir.path(), &store);
+        key(&second);
+        second.save_checksum_cache(&store).expect("save");
+        let third = context(dir.path(), &store);
+        let mut remembered: Vec<String> = third.sums().entries.keys().cloned().collect();
+        remembered.sort();
+        assert_eq!(remembered, ["a.txt", "sub/c.txt"]);
     }
 
     #[test]
