@@ -436,21 +436,11 @@ impl Context {
         Ok(())
     }
 
-    /// The content hash of a regular file: remembered when its stamp is
-    /// unchanged, else read and hashed (and remembered).
+    /// Reads and hashes a regular file whose remembered hash is missing or
+    /// stale (`checksum` looks the cache up first), and remembers it.
     fn file_hash(&self, entry: &Entry) -> Result<[u8; 32], BuildError> {
         let stamp = entry.stamp;
         let path = self.dir.join(&entry.relative);
-        {
-            let mut sums = self.sums();
-            if let Some(sum) = sums.entries.get(&entry.relative)
-                && sum.stamp == stamp
-            {
-                let hash = sum.hash;
-                sums.reused += 1;
-                return Ok(hash);
-            }
-        }
         let hash = hash_file(&path, stamp.size).map_err(|source| BuildError::ReadContext {
             path: path.clone(),
             source,
