@@ -361,7 +361,7 @@ impl<'a> Images<'a> {
             return Ok(descriptor);
         }
         if let Some(descriptor) = &layer.descriptor
-            && descriptor.media_type == compressed_media_type(options.compression)
+            && descriptor.media_type == options.compression.media_type()
             && self.store.has_blob(&descriptor.digest)
         {
             return Ok(descriptor.clone());
@@ -369,7 +369,7 @@ impl<'a> Images<'a> {
         let dir = self.layer_dir(layer)?;
         (self.events)(Event::Compressing {
             diff_id: layer.diff_id.clone(),
-            compression: compression_name(options.compression),
+            compression: options.compression.name(),
         });
         let mut layer_error = None;
         let mut written = None;
@@ -458,25 +458,7 @@ struct BlobIndexEntry {
 /// The key of a blob index entry, in the same namespace as step keys (a
 /// sha256 of a distinct prefix, so the two never collide).
 fn blob_index_key(diff_id: &DiffId, compression: layer::Compression) -> Digest {
-    let bytes: [u8; 32] = Sha256::digest(
-        format!("blob-index {} {diff_id}", compression_name(compression)).as_bytes(),
-    )
-    .into();
+    let bytes: [u8; 32] =
+        Sha256::digest(format!("blob-index {} {diff_id}", compression.name()).as_bytes()).into();
     Digest::from_sha256_bytes(bytes)
-}
-
-fn compression_name(compression: layer::Compression) -> &'static str {
-    match compression {
-        layer::Compression::Gzip => "gzip",
-        layer::Compression::Zstd => "zstd",
-        layer::Compression::Uncompressed => "uncompressed",
-    }
-}
-
-fn compressed_media_type(compression: layer::Compression) -> &'static str {
-    match compression {
-        layer::Compression::Gzip => MediaType::OCI_LAYER_GZIP,
-        layer::Compression::Zstd => MediaType::OCI_LAYER_ZSTD,
-        layer::Compression::Uncompressed => MediaType::OCI_LAYER_TAR,
-    }
 }

@@ -40,6 +40,26 @@ pub enum Compression {
     Uncompressed,
 }
 
+impl Compression {
+    /// The name `--output compression=` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Uncompressed => "uncompressed",
+        }
+    }
+
+    /// The OCI media type of a layer written with this compression.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Compression::Gzip => MediaType::OCI_LAYER_GZIP,
+            Compression::Zstd => MediaType::OCI_LAYER_ZSTD,
+            Compression::Uncompressed => MediaType::OCI_LAYER_TAR,
+        }
+    }
+}
+
 /// Options of [`write_layer`]. Construct with `..Default::default()` so new
 /// fields do not break callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +119,7 @@ pub fn write_layer(
                 diff_id: DiffId(digest.clone()),
                 digest,
                 size,
-                media_type: MediaType::OCI_LAYER_TAR,
+                media_type: Compression::Uncompressed.media_type(),
             })
         }
         Compression::Zstd => {
@@ -128,7 +148,7 @@ pub fn write_layer(
                 diff_id: DiffId(diff_id),
                 digest,
                 size,
-                media_type: MediaType::OCI_LAYER_ZSTD,
+                media_type: Compression::Zstd.media_type(),
             })
         }
         Compression::Gzip => write_gzip(diff_dir, out, options, threads),
@@ -200,7 +220,7 @@ fn write_gzip(
             diff_id: DiffId(diff_id),
             digest,
             size,
-            media_type: MediaType::OCI_LAYER_GZIP,
+            media_type: Compression::Gzip.media_type(),
         })
     })
 }
