@@ -559,19 +559,13 @@ impl StageBuilder<'_> {
         let sources = [relative.clone()];
         // As COPY from the context: the copy engine applies .dockerignore
         // to context sources only, and such files become 0:0.
-        let request = crate::copy::CopyRequest {
-            source_root: &self.context.dir,
-            source_is_context: true,
-            ignore: self.context.ignore.as_ref(),
-            sources: &sources,
-            dest_root: dir.path(),
-            dest: "/",
-            chown: None,
-            chmod: None,
-            exclude: &[],
-            parents: false,
-            add: false,
-        };
+        let request = crate::copy::CopyRequest::into_root(
+            &self.context.dir,
+            true,
+            self.context.ignore.as_ref(),
+            &sources,
+            dir.path(),
+        );
         crate::copy::copy(&request)
             .map_err(|source| MountError::ContextCopy {
                 path: relative.clone(),
@@ -638,19 +632,7 @@ impl StageBuilder<'_> {
         if !matches!(origin, Origin::Context) {
             let (root, _) = self.origin_view(origin, step, location, mounts)?;
             let sources = [mount.source.clone().unwrap_or_else(|| "/".to_string())];
-            let request = crate::copy::CopyRequest {
-                source_root: &root,
-                source_is_context: false,
-                ignore: None,
-                sources: &sources,
-                dest_root: &seed,
-                dest: "/",
-                chown: None,
-                chmod: None,
-                exclude: &[],
-                parents: false,
-                add: false,
-            };
+            let request = crate::copy::CopyRequest::into_root(&root, false, None, &sources, &seed);
             crate::copy::copy(&request)
                 .map_err(|source| MountError::CacheSeed {
                     id: id.clone(),

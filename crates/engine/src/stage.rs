@@ -525,19 +525,13 @@ impl StageBuilder<'_> {
                 source,
             }
         })?;
-        let request = crate::copy::CopyRequest {
-            source_root: &context.dir,
-            source_is_context: true,
-            ignore: context.ignore.as_ref(),
-            sources: &sources,
-            dest_root: &prepared.root,
-            dest: "/",
-            chown: None,
-            chmod: None,
-            exclude: &[],
-            parents: false,
-            add: false,
-        };
+        let request = crate::copy::CopyRequest::into_root(
+            &context.dir,
+            true,
+            context.ignore.as_ref(),
+            &sources,
+            &prepared.root,
+        );
         crate::copy::copy(&request).map_err(|source| BuildError::Copy {
             location: location.clone(),
             instruction: instruction.clone(),

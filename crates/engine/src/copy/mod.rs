@@ -77,6 +77,33 @@ pub struct CopyRequest<'a> {
     pub add: bool,
 }
 
+impl<'a> CopyRequest<'a> {
+    /// `sources` copied into the root of `dest_root` with no COPY flags:
+    /// what a named-context base, a filtered context mount and a seeded
+    /// cache mount all do.
+    pub fn into_root(
+        source_root: &'a Path,
+        source_is_context: bool,
+        ignore: Option<&'a PatternMatcher>,
+        sources: &'a [String],
+        dest_root: &'a Path,
+    ) -> CopyRequest<'a> {
+        CopyRequest {
+            source_root,
+            source_is_context,
+            ignore,
+            sources,
+            dest_root,
+            dest: "/",
+            chown: None,
+            chmod: None,
+            exclude: &[],
+            parents: false,
+            add: false,
+        }
+    }
+}
+
 /// What a copy did; the caller turns the destination's changes into a layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CopyOutcome {
