@@ -352,11 +352,7 @@ impl StageBuilder<'_> {
         built: &HashMap<StageId, StageResult>,
         location: &str,
     ) -> Result<RunMounts, BuildError> {
-        let mount_error = |source| BuildError::Mount {
-            location: location.to_string(),
-            instruction: step.text.clone(),
-            source,
-        };
+        let mount_error = mount_error(step, location);
         let mut mounts = RunMounts {
             specs: Vec::new(),
             env: Vec::new(),
@@ -450,11 +446,7 @@ impl StageBuilder<'_> {
         location: &str,
         mounts: &mut RunMounts,
     ) -> Result<PathBuf, BuildError> {
-        let mount_error = |source| BuildError::Mount {
-            location: location.to_string(),
-            instruction: step.text.clone(),
-            source,
-        };
+        let mount_error = mount_error(step, location);
         let source = mount.source.clone().unwrap_or_default();
         match origin {
             Origin::Context => {
@@ -530,11 +522,7 @@ impl StageBuilder<'_> {
         location: &str,
         step: &Step,
     ) -> Result<(PathBuf, bool), BuildError> {
-        let mount_error = |source| BuildError::Mount {
-            location: location.to_string(),
-            instruction: step.text.clone(),
-            source,
-        };
+        let mount_error = mount_error(step, location);
         let not_found = || {
             mount_error(MountError::SourceNotFound {
                 path: source.to_string(),
@@ -587,11 +575,7 @@ impl StageBuilder<'_> {
         location: &str,
         mounts: &mut RunMounts,
     ) -> Result<PathBuf, BuildError> {
-        let mount_error = |source| BuildError::Mount {
-            location: location.to_string(),
-            instruction: step.text.clone(),
-            source,
-        };
+        let mount_error = mount_error(step, location);
         let id = mount.id.clone().unwrap_or_default();
         // BuildKit keys a cache seeded from a ref by id and that ref.
         let mut identity = id.clone();
@@ -831,6 +815,18 @@ fn target_of(mount: &Mount) -> Result<String, MountError> {
     mount.target.clone().ok_or(MountError::NoTarget {
         kind: mount.kind.as_str(),
     })
+}
+
+/// Wraps a mount failure in the build error that names the RUN step.
+fn mount_error<'a>(
+    step: &'a Step,
+    location: &'a str,
+) -> impl Fn(MountError) -> BuildError + Copy + 'a {
+    move |source| BuildError::Mount {
+        location: location.to_string(),
+        instruction: step.text.clone(),
+        source,
+    }
 }
 
 #[cfg(test)]
