@@ -18,13 +18,7 @@
 set -euo pipefail
 if [ "${CI:-}" = true ]; then echo "bench/run.sh does not run in CI" >&2; exit 1; fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# ../shared, or the nearest ancestor's shared/ (worktrees sit deeper than CI's clone).
-shared_dir() {
-  local d=$PWD
-  while [ "$d" != / ]; do d=$(dirname "$d"); [ -d "$d/shared/conformance" ] && { echo "$d/shared"; return; }; done
-  echo "$(dirname "$PWD")/shared"
-}
-SHARED=${DECANT_SHARED_DIR:-$(shared_dir)}
+. scripts/shared-dir.sh
 RUNS=${RUNS:-5}
 W=${BENCH_WORK:-/var/tmp/decant-bench/run}
 OUT=${OUT:-$PWD/target/bench/results-$(date -u +%Y%m%dT%H%M%SZ).md}

@@ -24,12 +24,7 @@
 set -euo pipefail
 if [ "${CI:-}" = true ]; then echo "bench/verify-seeds.sh does not run in CI (needs debootstrapped base images)" >&2; exit 1; fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-shared_dir() {
-  local d=$PWD
-  while [ "$d" != / ]; do d=$(dirname "$d"); [ -d "$d/shared/conformance" ] && { echo "$d/shared"; return; }; done
-  echo "$(dirname "$PWD")/shared"
-}
-SHARED=${DECANT_SHARED_DIR:-$(shared_dir)}
+. scripts/shared-dir.sh
 W=${VERIFY_WORK:-/var/tmp/decant-bench/verify}
 export CONTAINERS_REGISTRIES_CONF=${CONTAINERS_REGISTRIES_CONF:-/var/tmp/decant-bench/registries.conf}
 [ -f "$CONTAINERS_REGISTRIES_CONF" ] || { echo "first run: bash $SHARED/bench/setup.sh" >&2; exit 1; }

@@ -8,13 +8,7 @@
 # fails the run; raise the baseline in the commit that makes more cases pass.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# ../shared, or the nearest ancestor's shared/ (worktrees sit deeper than CI's clone).
-shared_dir() {
-  local d=$PWD
-  while [ "$d" != / ]; do d=$(dirname "$d"); [ -d "$d/shared/conformance" ] && { echo "$d/shared"; return; }; done
-  echo "$(dirname "$PWD")/shared"
-}
-SHARED=${DECANT_SHARED_DIR:-$(shared_dir)}
+. scripts/shared-dir.sh
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
