@@ -481,7 +481,7 @@ impl<'a> Copier<'a> {
     }
 
     fn copy_file(&mut self, src: &Path, meta: &Metadata, dst: &InRoot) -> Result<(), CopyError> {
-        let input = OpenOptions::new()
+        let mut input = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(src)
@@ -489,42 +489,36 @@ impl<'a> Copier<'a> {
                 path: src.to_path_buf(),
                 source,
             })?;
-        let output = create_new_file(&dst.host).map_err(|source| CopyError::WriteFile {
+        let mut output = create_new_file(&dst.host).map_err(|source| CopyError::WriteFile {
             path: dst.rel.clone(),
             source,
         })?;
-        let mode = self.final_mode(meta);
-        let job = Job {
-            input,
-            output,
-            source: src.to_path_buf(),
-            dest_host: dst.host.clone(),
-            dest_rel: dst.rel.clone(),
-            special_mode: (mode & 0o7000 != 0).then_some(mode),
-            recopy_xattrs: false,
-            times: timestamps(meta),
-        };
-        // apply_info, which runs right after this, sets owner, mode, times
-        // and xattrs; a worker writing later restores what its write undoes.
         if meta.len() >= DEFER_AT {
-            let mut job = job;
-            job.recopy_xattrs = xattr::list(src).is_ok_and(|mut names| names.next().is_some());
+            // apply_info, which runs right after this, sets owner, mode,
+            // times and xattrs; a worker writing later restores what its
+            // write undoes.
+            let mode = self.final_mode(meta);
+            let job = Job {
+                input,
+                output,
+                source: src.to_path_buf(),
+                dest_host: dst.host.clone(),
+                dest_rel: dst.rel.clone(),
+                special_mode: (mode & 0o7000 != 0).then_some(mode),
+                recopy_xattrs: xattr::list(src).is_ok_and(|mut names| names.next().is_some()),
+                times: timestamps(meta),
+            };
             let writers = self.writers.get_or_insert_with(Writers::start);
-            match writers.submit(job) {
-                Ok(()) => return Ok(()),
-                Err(job) => {
-                    self.stats.bytes += writers::write(job)?;
-                    return Ok(());
-                }
+            if let Err(job) = writers.submit(job) {
+                self.stats.bytes += writers::write(job)?;
             }
+            return Ok(());
         }
-        let mut job = job;
         // std::io::copy uses copy_file_range between two files on Linux.
-        let n =
-            io::copy(&mut job.input, &mut job.output).map_err(|source| CopyError::WriteFile {
-                path: dst.rel.clone(),
-                source,
-            })?;
+        let n = io::copy(&mut input, &mut output).map_err(|source| CopyError::WriteFile {
+            path: dst.rel.clone(),
+            source,
+        })?;
         self.stats.bytes += n;
         Ok(())
     }
