@@ -1018,36 +1018,38 @@ impl StageBuilder<'_> {
         &self,
         layers: &[LayerRef],
     ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
-        let lowers = self.lowers(layers)?;
-        let work = self.work_dir()?;
-        let prepared =
-            snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(|source| {
-                BuildError::Snapshot {
-                    location: self.location(None),
-                    instruction: "export".to_string(),
-                    source,
-                }
-            })?;
-        Ok((prepared, work))
+        self.mount_view(layers, || (self.location(None), "export".to_string()))
     }
 
+    /// A mounted view of `layers` for what `step` reads from them.
     pub(crate) fn view(
         &self,
         layers: &[LayerRef],
         step: &Step,
         location: &str,
     ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
+        self.mount_view(layers, || (location.to_string(), step.text.clone()))
+    }
+
+    /// Mounts `layers` read-write over a fresh work dir; `context` names the
+    /// location and instruction for an error. The mount is dropped
+    /// (unmounted) before its work dir is removed.
+    fn mount_view(
+        &self,
+        layers: &[LayerRef],
+        context: impl FnOnce() -> (String, String),
+    ) -> Result<(snapshot::Prepared, tempfile::TempDir), BuildError> {
         let lowers = self.lowers(layers)?;
         let work = self.work_dir()?;
         let prepared =
             snapshot::prepare(self.driver()?, &lowers, work.path()).map_err(|source| {
+                let (location, instruction) = context();
                 BuildError::Snapshot {
-                    location: location.to_string(),
-                    instruction: step.text.clone(),
+                    location,
+                    instruction,
                     source,
                 }
             })?;
-        // The mount is dropped (unmounted) before its work dir is removed.
         Ok((prepared, work))
     }
 }
