@@ -231,6 +231,9 @@ fn init(
         spec.cwd.clone()
     };
     ensure_workdir(&cwd, &identity)?;
+    // A build step is throughput work (see `batch_scheduling`); a kernel
+    // or a seccomp profile that refuses the policy only costs speed.
+    let _ = sys::batch_scheduling();
 
     match sys::fork().map_err(|error| SetupError::io("fork command", &error))? {
         Forked::Child => {

@@ -77,6 +77,19 @@ fn table() -> Vec<Case> {
             ..BASE
         },
         Case {
+            // /proc/<pid>/stat field 41 is the scheduling policy; 3 is
+            // SCHED_BATCH (sched(7)). The shell reads its own and its
+            // child's, so the policy must be inherited too.
+            name: "command_runs_with_batch_scheduling",
+            args: &[
+                "sh",
+                "-c",
+                "cut -d' ' -f41 /proc/$$/stat; cut -d' ' -f41 /proc/self/stat",
+            ],
+            stdout: "3\n3\n",
+            ..BASE
+        },
+        Case {
             name: "id_root",
             args: &["id"],
             stdout: "uid=0(root) gid=0(root) groups=0(root)\n",
