@@ -8,7 +8,8 @@
 #   bash ../shared/bench/setup.sh [--peers]     # once: registry, base images, peers
 #   bash bench/run.sh [scenario...]             # default: every scenario
 #   env: DECANT (binary; default target/release/decant, built if missing),
-#        RUNS (default 5), OUT (markdown file), BENCH_WORK (work dir)
+#        RUNS (default 5), OUT (markdown file), BENCH_WORK (work dir),
+#        PEERS (space-separated subset of "docker buildah"; default: those installed)
 #
 # cold = base images in the builder's store, no build cache: decant starts each
 # run from a copy of a store holding only the pulled and unpacked bases; peers
@@ -27,8 +28,9 @@ export CONTAINERS_REGISTRIES_CONF=${CONTAINERS_REGISTRIES_CONF:-/var/tmp/decant-
 command -v hyperfine >/dev/null || { echo "needs hyperfine (bench/setup.sh installs it)" >&2; exit 1; }
 if [ -z "${DECANT:-}" ]; then DECANT=$PWD/target/release/decant; [ -x "$DECANT" ] || cargo build --release -p cli; fi
 peers=()
-DOCKER_BUILDKIT=1 /usr/bin/docker info >/dev/null 2>&1 && peers+=(docker)
-command -v buildah >/dev/null && peers+=(buildah)
+wanted=" ${PEERS-docker buildah} "
+[[ $wanted == *" docker "* ]] && DOCKER_BUILDKIT=1 /usr/bin/docker info >/dev/null 2>&1 && peers+=(docker)
+[[ $wanted == *" buildah "* ]] && command -v buildah >/dev/null && peers+=(buildah)
 mkdir -p "$W" "$(dirname "$OUT")"
 scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || mapfile -t scenarios < <(ls "$SHARED/bench/scenarios")
 
