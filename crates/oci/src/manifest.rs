@@ -24,6 +24,7 @@ impl MediaType {
     pub const DOCKER_MANIFEST_LIST: &'static str =
         "application/vnd.docker.distribution.manifest.list.v2+json";
     pub const DOCKER_CONFIG: &'static str = "application/vnd.docker.container.image.v1+json";
+    pub const DOCKER_LAYER_TAR: &'static str = "application/vnd.docker.image.rootfs.diff.tar";
     pub const DOCKER_LAYER_GZIP: &'static str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
     pub const DOCKER_LAYER_FOREIGN_GZIP: &'static str =
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
@@ -31,6 +32,11 @@ impl MediaType {
     /// True for both OCI indexes and Docker manifest lists.
     pub fn is_index(media_type: &str) -> bool {
         media_type == Self::OCI_INDEX || media_type == Self::DOCKER_MANIFEST_LIST
+    }
+
+    /// True for a layer stored as a plain tar, whose digest is its diffID.
+    pub fn is_uncompressed_layer(media_type: &str) -> bool {
+        media_type == Self::OCI_LAYER_TAR || media_type == Self::DOCKER_LAYER_TAR
     }
 
     /// True for both OCI and Docker schema 2 image manifests.
