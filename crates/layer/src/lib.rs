@@ -30,7 +30,7 @@ mod write;
 
 pub use apply::{ApplyLimits, ApplyMode, apply_layer};
 pub use error::LayerError;
-pub use write::{Compression, WriteOptions, WrittenLayer, write_layer};
+pub use write::{Compression, WriteOptions, WrittenLayer, compress_tar, write_layer};
 
 /// The OCI whiteout prefix: `.wh.<name>` deletes `<name>` from lower layers.
 pub const WHITEOUT_PREFIX: &str = ".wh.";

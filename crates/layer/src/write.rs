@@ -106,6 +106,47 @@ pub fn write_layer(
     out: &mut dyn Write,
     options: &WriteOptions,
 ) -> Result<WrittenLayer, LayerError> {
+    encode(&mut |tar| write_tar(diff_dir, tar, options), out, options)
+}
+
+/// Re-encodes a layer that exists as an uncompressed tar (a blob of media
+/// type `...layer.v1.tar`) in `options.compression`, for a registry that
+/// should not receive it uncompressed. The bytes pass through unchanged, so
+/// the result's diffID is the sha256 of `tar`; `source_date_epoch` is not
+/// applied (the tar already holds its final mtimes).
+pub fn compress_tar(
+    tar: &mut (dyn Read + Send),
+    out: &mut dyn Write,
+    options: &WriteOptions,
+) -> Result<WrittenLayer, LayerError> {
+    encode(
+        &mut |sink| {
+            let mut buffer = vec![0u8; 256 * 1024];
+            loop {
+                let read = match tar.read(&mut buffer) {
+                    Ok(0) => return Ok(()),
+                    Ok(read) => read,
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(source) => return Err(LayerError::ReadLayer { source }),
+                };
+                sink.write_all(&buffer[..read])
+                    .map_err(|source| LayerError::WriteLayer { source })?;
+            }
+        },
+        out,
+        options,
+    )
+}
+
+/// The uncompressed tar stream `produce` writes, hashed for the diffID and
+/// compressed as `options.compression` into `out`.
+type TarProducer<'a> = dyn FnMut(&mut dyn Write) -> Result<(), LayerError> + Send + 'a;
+
+fn encode(
+    produce: &mut TarProducer<'_>,
+    out: &mut dyn Write,
+    options: &WriteOptions,
+) -> Result<WrittenLayer, LayerError> {
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -113,7 +154,7 @@ pub fn write_layer(
     match options.compression {
         Compression::Uncompressed => {
             let mut hashed = Sha256Writer::new(out);
-            write_tar(diff_dir, &mut hashed, options)?;
+            produce(&mut hashed)?;
             let (_, digest, size) = hashed.finish();
             Ok(WrittenLayer {
                 diff_id: DiffId(digest.clone()),
@@ -138,7 +179,7 @@ pub fn write_layer(
                     source,
                 })?;
             let mut uncompressed = Sha256Writer::new(encoder);
-            write_tar(diff_dir, &mut uncompressed, options)?;
+            produce(&mut uncompressed)?;
             let (encoder, diff_id, _) = uncompressed.finish();
             let compressed = encoder
                 .finish()
@@ -151,7 +192,7 @@ pub fn write_layer(
                 media_type: Compression::Zstd.media_type(),
             })
         }
-        Compression::Gzip => write_gzip(diff_dir, out, options, threads),
+        Compression::Gzip => write_gzip(produce, out, threads),
     }
 }
 
@@ -173,9 +214,8 @@ impl Write for ChannelWriter {
 }
 
 fn write_gzip(
-    diff_dir: &Path,
+    produce: &mut TarProducer<'_>,
     out: &mut dyn Write,
-    options: &WriteOptions,
     threads: usize,
 ) -> Result<WrittenLayer, LayerError> {
     let (sender, receiver) = mpsc::sync_channel::<Vec<u8>>(threads * 2 + 2);
@@ -188,7 +228,7 @@ fn write_gzip(
                 .compression_level(gzp::Compression::new(GZIP_LEVEL));
             let compressor = builder.from_writer(ChannelWriter(sender));
             let mut uncompressed = Sha256Writer::new(compressor);
-            let written = write_tar(diff_dir, &mut uncompressed, options);
+            let written = produce(&mut uncompressed);
             let (mut compressor, diff_id, _) = uncompressed.finish();
             // Always finish: gzp's Drop would otherwise finish and unwrap.
             let finished = compressor.finish();

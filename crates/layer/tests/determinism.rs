@@ -130,4 +130,26 @@ proptest! {
         // Mtimes were clamped on the way in, so compare without them.
         prop_assert_eq!(tree::dump(target.path(), tree::NO_TIMES), tree::dump(first.path(), tree::NO_TIMES));
     }
+
+    #[test]
+    fn compressing_an_uncompressed_layer_gives_the_directly_written_bytes(
+        nodes in trees(),
+        compression in prop::sample::select(vec![Compression::Gzip, Compression::Zstd]),
+        threads in 1usize..5,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), &nodes, false);
+        let (direct, direct_bytes) = write(dir.path(), compression, 1);
+        let (plain, plain_bytes) = write(dir.path(), Compression::Uncompressed, 1);
+        let mut out = Vec::new();
+        let recompressed = layer::compress_tar(
+            &mut &plain_bytes[..],
+            &mut out,
+            &WriteOptions { compression, source_date_epoch: None, threads },
+        )
+        .unwrap();
+        prop_assert_eq!(&recompressed, &direct);
+        prop_assert_eq!(&recompressed.diff_id, &plain.diff_id);
+        prop_assert!(out == direct_bytes);
+    }
 }
