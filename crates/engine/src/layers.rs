@@ -16,6 +16,7 @@
 //! the same: its snapshots are uncompressed and blobs are made on export.
 
 use std::collections::HashMap;
+use std::fs;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -60,6 +61,7 @@ pub(crate) fn oci_layer_media_type(media_type: &str) -> String {
         MediaType::DOCKER_LAYER_GZIP | MediaType::DOCKER_LAYER_FOREIGN_GZIP => {
             MediaType::OCI_LAYER_GZIP.to_string()
         }
+        MediaType::DOCKER_LAYER_TAR => MediaType::OCI_LAYER_TAR.to_string(),
         other => other.to_string(),
     }
 }
@@ -345,17 +347,26 @@ impl<'a> Images<'a> {
     /// in `options.compression` from the blob index, else written now from
     /// the layer's directory. The tar written now must hash to the diffID
     /// the step recorded; a mismatch means the directory changed after the
-    /// commit, and no image is made from it.
+    /// commit, and no image is made from it. A base layer the store holds
+    /// uncompressed (an image built with only `-t`) is compressed from its
+    /// blob when the output wants compression, as docker compresses its
+    /// store's layers on export.
     pub fn blob(
         &self,
         layer: &LayerRef,
         options: &layer::WriteOptions,
     ) -> Result<Descriptor, BuildError> {
+        let mut uncompressed_base = None;
         if layer.source.is_some()
             && let Some(descriptor) = &layer.descriptor
         {
             self.ensure_blob(layer, descriptor)?;
-            return Ok(descriptor.clone());
+            if !MediaType::is_uncompressed_layer(&descriptor.media_type)
+                || options.compression == layer::Compression::Uncompressed
+            {
+                return Ok(descriptor.clone());
+            }
+            uncompressed_base = Some(self.store.blob_path(&descriptor.digest));
         }
         if let Some(descriptor) = self.indexed_blob(&layer.diff_id, options.compression) {
             return Ok(descriptor);
@@ -366,7 +377,31 @@ impl<'a> Images<'a> {
         {
             return Ok(descriptor.clone());
         }
-        let dir = self.layer_dir(layer)?;
+        match uncompressed_base {
+            Some(path) => self.write_indexed_blob(layer, options, &mut |out| {
+                let mut file = fs::File::open(&path)
+                    .map_err(|source| layer::LayerError::ReadLayer { source })?;
+                layer::compress_tar(&mut file, out, options)
+            }),
+            None => {
+                let dir = self.layer_dir(layer)?;
+                self.write_indexed_blob(layer, options, &mut |out| {
+                    layer::write_layer(&dir, out, options)
+                })
+            }
+        }
+    }
+
+    /// Writes the blob `encode` makes of `layer` into the store, checks that
+    /// it holds the diffID the layer was recorded with, and indexes it.
+    fn write_indexed_blob(
+        &self,
+        layer: &LayerRef,
+        options: &layer::WriteOptions,
+        encode: &mut dyn FnMut(
+            &mut dyn std::io::Write,
+        ) -> Result<layer::WrittenLayer, layer::LayerError>,
+    ) -> Result<Descriptor, BuildError> {
         (self.events)(Event::Compressing {
             diff_id: layer.diff_id.clone(),
             compression: options.compression.name(),
@@ -374,32 +409,29 @@ impl<'a> Images<'a> {
         let mut layer_error = None;
         let mut written = None;
         self.store
-            .write_blob(
-                None,
-                &mut |out| match layer::write_layer(&dir, out, options) {
-                    Ok(done) if done.diff_id == layer.diff_id => {
-                        written = Some(done);
-                        Ok(())
-                    }
-                    Ok(done) => {
-                        let message = format!("diff id {} is not {}", done.diff_id, layer.diff_id);
-                        layer_error = Some(BuildError::LayerDirChanged {
-                            chain_id: layer.chain_id.clone(),
-                            expected: layer.diff_id.clone(),
-                            actual: done.diff_id,
-                        });
-                        Err(std::io::Error::other(message))
-                    }
-                    Err(source) => {
-                        let message = source.to_string();
-                        layer_error = Some(BuildError::CompressLayer {
-                            diff_id: layer.diff_id.clone(),
-                            source,
-                        });
-                        Err(std::io::Error::other(message))
-                    }
-                },
-            )
+            .write_blob(None, &mut |out| match encode(out) {
+                Ok(done) if done.diff_id == layer.diff_id => {
+                    written = Some(done);
+                    Ok(())
+                }
+                Ok(done) => {
+                    let message = format!("diff id {} is not {}", done.diff_id, layer.diff_id);
+                    layer_error = Some(BuildError::LayerDirChanged {
+                        chain_id: layer.chain_id.clone(),
+                        expected: layer.diff_id.clone(),
+                        actual: done.diff_id,
+                    });
+                    Err(std::io::Error::other(message))
+                }
+                Err(source) => {
+                    let message = source.to_string();
+                    layer_error = Some(BuildError::CompressLayer {
+                        diff_id: layer.diff_id.clone(),
+                        source,
+                    });
+                    Err(std::io::Error::other(message))
+                }
+            })
             .map_err(|source| {
                 layer_error.take().unwrap_or(BuildError::StoreOp {
                     what: format!("blob of layer {}", layer.diff_id),
@@ -413,21 +445,12 @@ impl<'a> Images<'a> {
             });
         };
         let descriptor = Descriptor::new(written.media_type, written.digest, written.size);
-        let entry = BlobIndexEntry {
-            diff_id: layer.diff_id.clone(),
-            descriptor: descriptor.clone(),
-        };
-        if let Ok(bytes) = serde_json::to_vec(&entry) {
-            self.store
-                .cache_put(
-                    blob_index_key(&layer.diff_id, options.compression).hex(),
-                    &bytes,
-                )
-                .map_err(|source| BuildError::StoreOp {
-                    what: format!("blob index entry of layer {}", layer.diff_id),
-                    source,
-                })?;
-        }
+        index_blob(self.store, &layer.diff_id, options.compression, &descriptor).map_err(
+            |source| BuildError::StoreOp {
+                what: format!("blob index entry of layer {}", layer.diff_id),
+                source,
+            },
+        )?;
         Ok(descriptor)
     }
 
@@ -438,11 +461,40 @@ impl<'a> Images<'a> {
         diff_id: &DiffId,
         compression: layer::Compression,
     ) -> Option<Descriptor> {
-        let key = blob_index_key(diff_id, compression);
-        let bytes = self.store.cache_get(key.hex()).ok().flatten()?;
-        let entry: BlobIndexEntry = serde_json::from_slice(&bytes).ok()?;
-        (entry.diff_id == *diff_id && self.store.has_blob(&entry.descriptor.digest))
-            .then_some(entry.descriptor)
+        indexed_blob(self.store, diff_id, compression)
+    }
+}
+
+/// The blob the store's index names for this diffID and compression, if
+/// the store still has it.
+pub(crate) fn indexed_blob(
+    store: &store::Store,
+    diff_id: &DiffId,
+    compression: layer::Compression,
+) -> Option<Descriptor> {
+    let key = blob_index_key(diff_id, compression);
+    let bytes = store.cache_get(key.hex()).ok().flatten()?;
+    let entry: BlobIndexEntry = serde_json::from_slice(&bytes).ok()?;
+    (entry.diff_id == *diff_id && store.has_blob(&entry.descriptor.digest))
+        .then_some(entry.descriptor)
+}
+
+/// Records that `descriptor` (in `compression`) holds the layer `diff_id`.
+pub(crate) fn index_blob(
+    store: &store::Store,
+    diff_id: &DiffId,
+    compression: layer::Compression,
+    descriptor: &Descriptor,
+) -> Result<(), store::StoreError> {
+    let entry = BlobIndexEntry {
+        diff_id: diff_id.clone(),
+        descriptor: descriptor.clone(),
+    };
+    match serde_json::to_vec(&entry) {
+        Ok(bytes) => store.cache_put(blob_index_key(diff_id, compression).hex(), &bytes),
+        // A descriptor always serialises; without the entry the blob is
+        // only made again next time.
+        Err(_) => Ok(()),
     }
 }
 
