@@ -55,6 +55,9 @@ impl TransferView {
                     self.verb,
                     crate::commands::human_size(size)
                 )),
+                TransferEvent::Compressing { digest } => {
+                    self.line(&format!("{}: compressing {digest}", self.verb))
+                }
                 TransferEvent::Progress { .. } => {}
                 TransferEvent::Finished {
                     digest, existed, ..
@@ -69,6 +72,10 @@ impl TransferView {
                 match event {
                     TransferEvent::Resolved { reference, digest } => {
                         let _ = multi.println(format!("{reference}: {digest}"));
+                    }
+                    TransferEvent::Compressing { digest } => {
+                        let _ = multi
+                            .println(format!("{} compressing", crate::commands::short(&digest)));
                     }
                     TransferEvent::Started { digest, size } => {
                         let bar = multi.add(ProgressBar::new(size));

@@ -46,6 +46,8 @@ pub use store::{DiskUsage, FsckReport, PruneOptions, PruneReport, StoreError, Us
 pub enum TransferEvent {
     /// A reference resolved to a manifest.
     Resolved { reference: String, digest: Digest },
+    /// A layer the store keeps uncompressed is being gzipped for a push.
+    Compressing { digest: Digest },
     /// A blob transfer started; `size` is the descriptor's size.
     Started { digest: Digest, size: u64 },
     /// `bytes` more bytes of the blob moved.
@@ -126,6 +128,12 @@ pub enum OpsError {
         dest: PathBuf,
         #[source]
         source: export::ExportError,
+    },
+    #[error("cannot compress layer {digest} for the push")]
+    CompressLayer {
+        digest: Digest,
+        #[source]
+        source: store::StoreError,
     },
     #[error("cannot read the image archive {path}")]
     Load {

@@ -33,6 +33,7 @@ pub fn push(
     let target = parse_reference(dest.unwrap_or(source))?;
     let store = open_store(store_root)?;
     let image = require_local(&store, source)?;
+    let manifest_bytes = compressed_layers(&store, &image, events)?;
     let client = registry::Client::from_env().map_err(OpsError::RegistryConfig)?;
     let shown = target.to_string();
     let blobs = ProgressBlobs {
@@ -41,7 +42,7 @@ pub fn push(
         events,
     };
     let report = client
-        .push_image(&target, &image.manifest_bytes, &blobs)
+        .push_image(&target, &manifest_bytes, &blobs)
         .map_err(|source| OpsError::Push {
             reference: shown.clone(),
             source,
@@ -55,6 +56,99 @@ pub fn push(
         mounted: report.mounted.len(),
         existing: report.existing.len(),
     })
+}
+
+/// The manifest to push: the stored one, or, when the store keeps some of
+/// its layers uncompressed (an image built with only `-t`), a copy whose
+/// layers are all gzip, as `docker push` compresses what its store keeps
+/// uncompressed. The gzip blobs are made once and found again through the
+/// blob index; the config, and so the image ID, is the same.
+fn compressed_layers(
+    store: &store::Store,
+    image: &super::LocalImage,
+    events: TransferSink<'_>,
+) -> Result<Vec<u8>, OpsError> {
+    let uncompressed = |descriptor: &oci::Descriptor| {
+        oci::MediaType::is_uncompressed_layer(&descriptor.media_type)
+    };
+    if !image.manifest.layers.iter().any(uncompressed) {
+        return Ok(image.manifest_bytes.clone());
+    }
+    let gzip = layer::Compression::Gzip;
+    let mut manifest = image.manifest.clone();
+    for descriptor in manifest.layers.iter_mut().filter(|d| uncompressed(d)) {
+        // An uncompressed layer's digest is its diffID (OCI image spec).
+        let diff_id = oci::DiffId(descriptor.digest.clone());
+        let compressed = match crate::layers::indexed_blob(store, &diff_id, gzip) {
+            Some(found) => found,
+            None => {
+                (events)(TransferEvent::Compressing {
+                    digest: descriptor.digest.clone(),
+                });
+                gzip_blob(store, &diff_id)?
+            }
+        };
+        let media_type =
+            if image.manifest.media_type.as_deref() == Some(oci::MediaType::DOCKER_MANIFEST) {
+                oci::MediaType::DOCKER_LAYER_GZIP
+            } else {
+                oci::MediaType::OCI_LAYER_GZIP
+            };
+        *descriptor = oci::Descriptor {
+            media_type: media_type.to_string(),
+            ..compressed
+        };
+    }
+    let bytes = serde_json::to_vec(&manifest).map_err(|source| OpsError::Json {
+        what: "manifest",
+        digest: image.manifest_digest.clone(),
+        source,
+    })?;
+    store
+        .put_bytes(&bytes)
+        .map_err(|source| OpsError::StoreOp {
+            what: format!("compressed manifest of {}", image.manifest_digest),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// Gzips the uncompressed layer blob `diff_id` into the store and indexes
+/// the result.
+fn gzip_blob(store: &store::Store, diff_id: &oci::DiffId) -> Result<oci::Descriptor, OpsError> {
+    let failed = |source| OpsError::CompressLayer {
+        digest: diff_id.0.clone(),
+        source,
+    };
+    let options = layer::WriteOptions {
+        compression: layer::Compression::Gzip,
+        ..Default::default()
+    };
+    let mut written = None;
+    store
+        .write_blob(None, &mut |out| {
+            let mut tar = std::fs::File::open(store.blob_path(&diff_id.0))?;
+            let done = layer::compress_tar(&mut tar, out, &options).map_err(io::Error::other)?;
+            if done.diff_id != *diff_id {
+                return Err(io::Error::other(format!(
+                    "blob hashes to {}, not {}",
+                    done.diff_id, diff_id
+                )));
+            }
+            written = Some(done);
+            Ok(())
+        })
+        .map_err(failed)?;
+    let Some(written) = written else {
+        return Err(failed(store::StoreError::WriteBlob {
+            path: store.blob_path(&diff_id.0),
+            source: io::Error::other("the compressor wrote nothing"),
+        }));
+    };
+    let descriptor = oci::Descriptor::new(written.media_type, written.digest, written.size);
+    crate::layers::index_blob(store, diff_id, layer::Compression::Gzip, &descriptor)
+        .map_err(failed)?;
+    Ok(descriptor)
 }
 
 /// Store blobs whose uploads are reported as they start: the registry
