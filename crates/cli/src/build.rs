@@ -232,7 +232,7 @@ fn key_values(values: &[String], what: &str) -> Result<BTreeMap<String, String>,
 
 fn parse_output(
     spec: &str,
-    compression: &mut layer::Compression,
+    compression: &mut Option<layer::Compression>,
     push: &mut Vec<String>,
 ) -> Result<engine::Output, UsageError> {
     if !spec.contains('=') {
@@ -270,7 +270,7 @@ fn parse_output(
         }
     };
     if let Some(value) = fields.remove("compression") {
-        *compression = match value.as_str() {
+        *compression = Some(match value.as_str() {
             "gzip" => layer::Compression::Gzip,
             "zstd" => layer::Compression::Zstd,
             "uncompressed" => layer::Compression::Uncompressed,
@@ -280,7 +280,7 @@ fn parse_output(
                     Some("use gzip, zstd or uncompressed"),
                 ));
             }
-        };
+        });
     }
     // buildx: type=registry is type=image,push=true; `name` names the image.
     let names: Vec<String> = fields
@@ -360,7 +360,7 @@ fn request_from(
         .file
         .clone()
         .unwrap_or_else(|| context.join("Dockerfile"));
-    let mut compression = layer::Compression::Gzip;
+    let mut compression = None;
     let mut push = Vec::new();
     let mut outputs = args
         .outputs
@@ -386,6 +386,16 @@ fn request_from(
     if outputs.is_empty() && !args.tags.is_empty() {
         outputs.push(engine::Output::Image);
     }
+    // An image that stays in the store keeps its new layers uncompressed,
+    // as docker's image store does: nothing reads them compressed until a
+    // push or an export, and those compress then (`decant push` gzips
+    // such layers). Gzip (docker's default) for everything else.
+    let store_only = push.is_empty() && outputs.iter().all(|o| *o == engine::Output::Image);
+    let compression = compression.unwrap_or(if store_only {
+        layer::Compression::Uncompressed
+    } else {
+        layer::Compression::Gzip
+    });
     let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) if !value.is_empty() => Some(value.parse::<i64>().map_err(|_| {
             usage(

@@ -19,6 +19,11 @@ enum Expect {
     Stdout(&'static str),
     /// Exit 0, stdout contains each of these.
     StdoutHas(&'static [&'static str]),
+    /// Exit 0, stdout contains each of `has` and none of `lacks`.
+    StdoutHasNot {
+        has: &'static [&'static str],
+        lacks: &'static [&'static str],
+    },
     /// Exit 0, stdout redacted equals the insta snapshot of this name.
     Snapshot(&'static str),
     /// This exit code (1: the operation failed, 2: bad usage) with stderr
@@ -46,6 +51,13 @@ const fn decant(args: &'static [&'static str], expect: Expect) -> Row {
         expect,
     }
 }
+
+/// A raw manifest whose layers are all gzip: the uncompressed type is the
+/// gzip one without its `+gzip`, so its closing quote tells them apart.
+const GZIP_LAYERS_ONLY: Expect = Expect::StdoutHasNot {
+    has: &["application/vnd.oci.image.layer.v1.tar+gzip"],
+    lacks: &["application/vnd.oci.image.layer.v1.tar\""],
+};
 
 const ROWS: &[Row] = &[
     // pull prints the manifest digest; a second pull finds every layer present.
@@ -229,6 +241,58 @@ const ROWS: &[Row] = &[
         &["load", "-i", "{out}/Dockerfile"],
         Expect::Fails(1, &["cannot read the image archive"]),
     ),
+    // An image built with only -t keeps its new layer uncompressed, as
+    // docker's store does; push and an export from it compress it.
+    Row {
+        program: Program::DecantOffline,
+        args: &[
+            "build",
+            "-q",
+            "-t",
+            "made",
+            "-f",
+            "{out}/Dockerfile.layer",
+            "{out}",
+        ],
+        expect: Expect::Success,
+    },
+    decant(
+        &["inspect", "-f", ".Manifest.layers.1.mediaType", "made"],
+        Expect::Stdout("application/vnd.oci.image.layer.v1.tar\n"),
+    ),
+    decant(
+        &["push", "-q", "made", "{addr}/copies/made:v1"],
+        Expect::Success,
+    ),
+    Row {
+        program: Program::Skopeo,
+        args: &[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            "docker://{addr}/copies/made:v1",
+        ],
+        expect: GZIP_LAYERS_ONLY,
+    },
+    Row {
+        program: Program::DecantOffline,
+        args: &[
+            "build",
+            "-q",
+            "-f",
+            "{out}/Dockerfile.from-made",
+            "-o",
+            "type=oci,dest={out}/from-made.tar",
+            "{out}",
+        ],
+        expect: Expect::Success,
+    },
+    Row {
+        program: Program::Skopeo,
+        args: &["inspect", "--raw", "oci-archive:{out}/from-made.tar"],
+        expect: GZIP_LAYERS_ONLY,
+    },
+    decant(&["fsck"], Expect::StdoutHas(&[": clean"])),
 ];
 
 #[test]
@@ -250,6 +314,12 @@ fn image_commands_against_a_registry() {
         "FROM busybox\nCMD [\"/bin/true\"]\n",
     )
     .unwrap();
+    std::fs::write(
+        out.join("Dockerfile.layer"),
+        "FROM busybox\nRUN echo made > /made\n",
+    )
+    .unwrap();
+    std::fs::write(out.join("Dockerfile.from-made"), "FROM made\n").unwrap();
 
     let fill = |text: &str| {
         text.replace("{manifest}", &image.manifest_digest.to_string())
@@ -300,6 +370,20 @@ fn image_commands_against_a_registry() {
                     assert!(
                         stdout.contains(&fill(needle)),
                         "{needle:?} missing: {context}"
+                    );
+                }
+            }
+            Expect::StdoutHasNot { has, lacks } => {
+                for needle in *has {
+                    assert!(
+                        stdout.contains(&fill(needle)),
+                        "{needle:?} missing: {context}"
+                    );
+                }
+                for needle in *lacks {
+                    assert!(
+                        !stdout.contains(&fill(needle)),
+                        "{needle:?} present: {context}"
                     );
                 }
             }
