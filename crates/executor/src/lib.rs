@@ -67,6 +67,7 @@ pub use helper::helper_main;
 pub use isolate::isolate_mounts;
 pub use parent::{CANCEL_POLL, run, run_cancellable};
 pub use spec::{ExitStatus, MountSpec, Network, OutputStream, RunSpec, Security};
+pub use user::{group_id, passwd_ids};
 
 /// The argument with which decant re-invokes itself as the executor helper:
 /// `decant __decant-executor`. The cli must call [`helper_main`] when it sees

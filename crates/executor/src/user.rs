@@ -161,6 +161,23 @@ pub(crate) fn resolve(
     })
 }
 
+/// The uid and gid of the first passwd entry named `name`, read as
+/// moby/sys/user reads them (a malformed id is 0). BuildKit's `COPY
+/// --chown` (`readUser`) uses the same parser as `USER`, so decant's does
+/// too.
+pub fn passwd_ids(passwd: &str, name: &str) -> Option<(u32, u32)> {
+    passwd_entries(passwd)
+        .find(|entry| entry.name == name)
+        .map(|entry| (clamp_id(entry.uid), clamp_id(entry.gid)))
+}
+
+/// The gid of the first group entry named `name`, read as [`passwd_ids`].
+pub fn group_id(group: &str, name: &str) -> Option<u32> {
+    group_entries(group)
+        .find(|entry| entry.name == name)
+        .map(|entry| clamp_id(entry.gid))
+}
+
 type Resolved = (u32, u32, Vec<u32>, String);
 
 /// moby/sys/user `GetExecUser` with zero defaults.

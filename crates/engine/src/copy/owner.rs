@@ -8,6 +8,9 @@
 //! user alone gives gid = uid; a user name gives its primary gid; an unknown
 //! user name gives uid 0 and gid 0 without error; a group name that is not
 //! found leaves the gid the user part chose (no error either).
+//! The entries are parsed by the executor's parser, which `USER` uses:
+//! BuildKit reads both through moby/sys/user (`ParsePasswdFilter`,
+//! `ParseGroupFilter`), where a malformed id reads as 0.
 
 use std::io::Read;
 use std::path::Path;
@@ -51,7 +54,7 @@ pub fn resolve_chown(spec: &str, dest_root: &Path) -> Result<Owner, CopyError> {
         Id::Number(n) => owner = Owner { uid: n, gid: n },
         Id::Name(name) => {
             if let Some(text) = read_db(dest_root, "/etc/passwd")?
-                && let Some((uid, gid)) = lookup_passwd(&text, name)
+                && let Some((uid, gid)) = executor::passwd_ids(&text, name)
             {
                 owner = Owner { uid, gid };
             }
@@ -62,7 +65,7 @@ pub fn resolve_chown(spec: &str, dest_root: &Path) -> Result<Owner, CopyError> {
             Id::Number(n) => owner.gid = n,
             Id::Name(name) => {
                 if let Some(text) = read_db(dest_root, "/etc/group")?
-                    && let Some(gid) = lookup_group(&text, name)
+                    && let Some(gid) = executor::group_id(&text, name)
                 {
                     owner.gid = gid;
                 }
@@ -109,33 +112,6 @@ fn read_db(root: &Path, path: &str) -> Result<Option<String>, CopyError> {
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// `name:password:uid:gid:...`; the first entry with that name wins, lines
-/// whose ids are not numbers are skipped (runc's user.ParsePasswdFilter).
-fn lookup_passwd(text: &str, name: &str) -> Option<(u32, u32)> {
-    text.lines().find_map(|line| {
-        let mut f = line.split(':');
-        if f.next()? != name {
-            return None;
-        }
-        let _password = f.next();
-        let uid = f.next()?.trim().parse().ok()?;
-        let gid = f.next()?.trim().parse().ok()?;
-        Some((uid, gid))
-    })
-}
-
-/// `name:password:gid:members`.
-fn lookup_group(text: &str, name: &str) -> Option<u32> {
-    text.lines().find_map(|line| {
-        let mut f = line.split(':');
-        if f.next()? != name {
-            return None;
-        }
-        let _password = f.next();
-        f.next()?.trim().parse().ok()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,7 +140,9 @@ mod tests {
             ("ghost", 0, 0),
             ("app:ghost", 1000, 1000),
             ("1000:ghost", 1000, 1000),
-            ("broken", 0, 0),
+            // moby/sys/user reads `notanumber` as 0 and keeps the line,
+            // so the gid is the entry's 1 (decant used to skip the line).
+            ("broken", 0, 1),
             ("root", 0, 0),
         ];
         for (spec, uid, gid) in rows {
