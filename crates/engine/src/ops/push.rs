@@ -33,7 +33,7 @@ pub fn push(
     let target = parse_reference(dest.unwrap_or(source))?;
     let store = open_store(store_root)?;
     let image = require_local(&store, source)?;
-    let manifest_bytes = compressed_layers(&store, &image, events)?;
+    let (manifest_bytes, manifest_digest) = compressed_layers(&store, &image, events)?;
     let client = registry::Client::from_env().map_err(OpsError::RegistryConfig)?;
     let shown = target.to_string();
     let blobs = ProgressBlobs {
@@ -49,9 +49,7 @@ pub fn push(
         })?;
     Ok(PushedImage {
         reference: shown,
-        manifest_digest: report
-            .manifest_digest
-            .unwrap_or_else(|| image.manifest_digest.clone()),
+        manifest_digest: report.manifest_digest.unwrap_or(manifest_digest),
         uploaded: report.uploaded.len(),
         mounted: report.mounted.len(),
         existing: report.existing.len(),
@@ -67,12 +65,12 @@ fn compressed_layers(
     store: &store::Store,
     image: &super::LocalImage,
     events: TransferSink<'_>,
-) -> Result<Vec<u8>, OpsError> {
+) -> Result<(Vec<u8>, Digest), OpsError> {
     let uncompressed = |descriptor: &oci::Descriptor| {
         oci::MediaType::is_uncompressed_layer(&descriptor.media_type)
     };
     if !image.manifest.layers.iter().any(uncompressed) {
-        return Ok(image.manifest_bytes.clone());
+        return Ok((image.manifest_bytes.clone(), image.manifest_digest.clone()));
     }
     let gzip = layer::Compression::Gzip;
     let mut manifest = image.manifest.clone();
@@ -104,13 +102,13 @@ fn compressed_layers(
         digest: image.manifest_digest.clone(),
         source,
     })?;
-    store
+    let digest = store
         .put_bytes(&bytes)
         .map_err(|source| OpsError::StoreOp {
             what: format!("compressed manifest of {}", image.manifest_digest),
             source,
         })?;
-    Ok(bytes)
+    Ok((bytes, digest))
 }
 
 /// Gzips the uncompressed layer blob `diff_id` into the store and indexes
