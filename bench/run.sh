@@ -90,7 +90,7 @@ for s in "${scenarios[@]}"; do
       case $mode in
         # Each cold run gets a fresh copy of the seed store at a new path
         # (the root is a symlink to it), and old copies are deleted only
-        # after the scenario: ext4 skips inodes freed in the last ~30 s
+        # at the scenario's end: ext4 skips inodes freed in the last ~30 s
         # when allocating (ialloc.c recently_deleted), so deleting a 20k-file
         # store right before a run made that run's COPY 2-6 times slower.
         # Peers keep their old snapshots too. sync: the copy's dirty pages
@@ -114,8 +114,12 @@ for s in "${scenarios[@]}"; do
   rss=$(tail -n1 "$W/$s.rss" 2>/dev/null || echo "?")
   size=$(stat -c %s "$W/$s.tar" 2>/dev/null || echo "?")
   { echo "$s: image (OCI tarball, compressed) $size bytes; peak RSS of a warm build ${rss} KiB"; echo; } >> "$OUT"
-  # Disk is scarce on the bench machines: drop this scenario's stores.
-  rm -rf "$seed" "$root" "$W/$s.tar"
+  # Disk is scarce on the bench machines: drop this scenario's stores and
+  # its cold copies (five big-context copies are ~8 GB), then wait out
+  # ext4's recently_deleted window (see the cold prepare above) before the
+  # next scenario times anything.
+  rm -rf "$seed" "$root" "$W/$s.tar" "$W"/cold-*
+  sync; sleep 30
   for p in "${peers[@]}"; do
     case $p in
       docker) /usr/bin/docker image rm -f "bench-$s" >/dev/null 2>&1; /usr/bin/docker builder prune -af >/dev/null 2>&1 || true;;
@@ -123,6 +127,4 @@ for s in "${scenarios[@]}"; do
     esac
   done
 done
-# The cold runs' stores, deleted last (see the cold prepare above).
-rm -rf "$W"/cold-*
 echo "results: $OUT"
