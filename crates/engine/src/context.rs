@@ -428,8 +428,9 @@ impl Context {
             children.push((name, child_relative, child_meta));
         }
         children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if depth >= PARALLEL_DEPTH {
-            for (name, child_relative, child_meta) in children {
+        let walk_child =
+            |(name, child_relative, child_meta): (std::ffi::OsString, String, fs::Metadata),
+             out: &mut Vec<Entry>| {
                 self.walk_entry(
                     &path,
                     Some(&name),
@@ -437,22 +438,19 @@ impl Context {
                     child_meta,
                     depth + 1,
                     out,
-                )?;
+                )
+            };
+        if depth >= PARALLEL_DEPTH {
+            for child in children {
+                walk_child(child, out)?;
             }
             return Ok(());
         }
         let walked = children
             .into_par_iter()
-            .map(|(name, child_relative, child_meta)| {
+            .map(|child| {
                 let mut below = Vec::new();
-                self.walk_entry(
-                    &path,
-                    Some(&name),
-                    child_relative,
-                    child_meta,
-                    depth + 1,
-                    &mut below,
-                )?;
+                walk_child(child, &mut below)?;
                 Ok(below)
             })
             .collect::<Result<Vec<Vec<Entry>>, BuildError>>()?;
