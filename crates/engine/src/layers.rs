@@ -377,81 +377,44 @@ impl<'a> Images<'a> {
         {
             return Ok(descriptor.clone());
         }
-        match uncompressed_base {
-            Some(path) => self.write_indexed_blob(layer, options, &mut |out| {
-                let mut file = fs::File::open(&path)
-                    .map_err(|source| layer::LayerError::ReadLayer { source })?;
-                layer::compress_tar(&mut file, out, options)
-            }),
-            None => {
-                let dir = self.layer_dir(layer)?;
-                self.write_indexed_blob(layer, options, &mut |out| {
-                    layer::write_layer(&dir, out, options)
-                })
-            }
-        }
-    }
-
-    /// Writes the blob `encode` makes of `layer` into the store, checks that
-    /// it holds the diffID the layer was recorded with, and indexes it.
-    fn write_indexed_blob(
-        &self,
-        layer: &LayerRef,
-        options: &layer::WriteOptions,
-        encode: &mut dyn FnMut(
-            &mut dyn std::io::Write,
-        ) -> Result<layer::WrittenLayer, layer::LayerError>,
-    ) -> Result<Descriptor, BuildError> {
+        // A base layer is encoded from its blob, a step's layer from its
+        // directory (which `layer_dir` may first have to unpack).
+        let encoded_from = match uncompressed_base {
+            Some(path) => EncodedFrom::Blob(path),
+            None => EncodedFrom::Dir(self.layer_dir(layer)?),
+        };
         (self.events)(Event::Compressing {
             diff_id: layer.diff_id.clone(),
             compression: options.compression.name(),
         });
-        let mut layer_error = None;
-        let mut written = None;
-        self.store
-            .write_blob(None, &mut |out| match encode(out) {
-                Ok(done) if done.diff_id == layer.diff_id => {
-                    written = Some(done);
-                    Ok(())
-                }
-                Ok(done) => {
-                    let message = format!("diff id {} is not {}", done.diff_id, layer.diff_id);
-                    layer_error = Some(BuildError::LayerDirChanged {
-                        chain_id: layer.chain_id.clone(),
-                        expected: layer.diff_id.clone(),
-                        actual: done.diff_id,
-                    });
-                    Err(std::io::Error::other(message))
-                }
-                Err(source) => {
-                    let message = source.to_string();
-                    layer_error = Some(BuildError::CompressLayer {
-                        diff_id: layer.diff_id.clone(),
-                        source,
-                    });
-                    Err(std::io::Error::other(message))
-                }
-            })
-            .map_err(|source| {
-                layer_error.take().unwrap_or(BuildError::StoreOp {
-                    what: format!("blob of layer {}", layer.diff_id),
-                    source,
-                })
-            })?;
-        let Some(written) = written else {
-            return Err(BuildError::MissingLayerDir {
-                diff_id: layer.diff_id.clone(),
+        let written = write_indexed_blob(
+            self.store,
+            &layer.diff_id,
+            options.compression,
+            &mut |out| match &encoded_from {
+                EncodedFrom::Blob(path) => compress_stored_tar(path, out, options),
+                EncodedFrom::Dir(dir) => layer::write_layer(dir, out, options),
+            },
+        );
+        written.map_err(|error| match error {
+            BlobWriteError::Mismatch { actual, .. } => BuildError::LayerDirChanged {
                 chain_id: layer.chain_id.clone(),
-            });
-        };
-        let descriptor = Descriptor::new(written.media_type, written.digest, written.size);
-        index_blob(self.store, &layer.diff_id, options.compression, &descriptor).map_err(
-            |source| BuildError::StoreOp {
+                expected: layer.diff_id.clone(),
+                actual,
+            },
+            BlobWriteError::Encode(source) => BuildError::CompressLayer {
+                diff_id: layer.diff_id.clone(),
+                source,
+            },
+            BlobWriteError::Store(source) => BuildError::StoreOp {
+                what: format!("blob of layer {}", layer.diff_id),
+                source,
+            },
+            BlobWriteError::Index(source) => BuildError::StoreOp {
                 what: format!("blob index entry of layer {}", layer.diff_id),
                 source,
             },
-        )?;
-        Ok(descriptor)
+        })
     }
 
     /// The blob the index names for this diffID and compression, if the
@@ -463,6 +426,75 @@ impl<'a> Images<'a> {
     ) -> Option<Descriptor> {
         indexed_blob(self.store, diff_id, compression)
     }
+}
+
+/// What a layer's new blob is encoded from.
+enum EncodedFrom {
+    /// The uncompressed blob of an image's layer.
+    Blob(PathBuf),
+    /// The unpacked directory of a step's layer.
+    Dir(PathBuf),
+}
+
+/// Why [`write_indexed_blob`] stored no blob.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobWriteError {
+    #[error("the layer archives to {actual}, not its diff ID {expected}")]
+    Mismatch { expected: DiffId, actual: DiffId },
+    #[error("cannot encode the layer")]
+    Encode(#[source] layer::LayerError),
+    #[error("cannot write the blob")]
+    Store(#[source] store::StoreError),
+    #[error("cannot record the blob in the blob index")]
+    Index(#[source] store::StoreError),
+}
+
+/// Writes the blob `encode` makes of the layer `diff_id` into the store,
+/// checks that what it encoded hashes to that diffID, and indexes the blob
+/// under `compression` (whose media type the blob has). The store hashes
+/// and counts what it writes, which gives the descriptor.
+pub(crate) fn write_indexed_blob(
+    store: &store::Store,
+    diff_id: &DiffId,
+    compression: layer::Compression,
+    encode: &mut dyn FnMut(
+        &mut dyn std::io::Write,
+    ) -> Result<layer::WrittenLayer, layer::LayerError>,
+) -> Result<Descriptor, BlobWriteError> {
+    let mut failure = None;
+    let (digest, size) = store
+        .write_blob(None, &mut |out| match encode(out) {
+            Ok(done) if done.diff_id == *diff_id => Ok(()),
+            Ok(done) => {
+                let error = BlobWriteError::Mismatch {
+                    expected: diff_id.clone(),
+                    actual: done.diff_id,
+                };
+                let message = error.to_string();
+                failure = Some(error);
+                Err(std::io::Error::other(message))
+            }
+            Err(source) => {
+                let message = source.to_string();
+                failure = Some(BlobWriteError::Encode(source));
+                Err(std::io::Error::other(message))
+            }
+        })
+        .map_err(|source| failure.take().unwrap_or(BlobWriteError::Store(source)))?;
+    let descriptor = Descriptor::new(compression.media_type(), digest, size);
+    index_blob(store, diff_id, compression, &descriptor).map_err(BlobWriteError::Index)?;
+    Ok(descriptor)
+}
+
+/// Encodes the uncompressed layer tar at `path` (a store blob) as
+/// `options.compression`.
+pub(crate) fn compress_stored_tar(
+    path: &std::path::Path,
+    out: &mut dyn std::io::Write,
+    options: &layer::WriteOptions,
+) -> Result<layer::WrittenLayer, layer::LayerError> {
+    let mut tar = fs::File::open(path).map_err(|source| layer::LayerError::ReadLayer { source })?;
+    layer::compress_tar(&mut tar, out, options)
 }
 
 /// The blob the store's index names for this diffID and compression, if
@@ -480,7 +512,7 @@ pub(crate) fn indexed_blob(
 }
 
 /// Records that `descriptor` (in `compression`) holds the layer `diff_id`.
-pub(crate) fn index_blob(
+fn index_blob(
     store: &store::Store,
     diff_id: &DiffId,
     compression: layer::Compression,

@@ -47,6 +47,7 @@ mod stage;
 
 pub use error::BuildError;
 pub use events::Event;
+pub use layers::BlobWriteError;
 pub use mounts::MountError;
 pub use oci_layout::OciLayoutError;
 pub use remote::RemoteError;

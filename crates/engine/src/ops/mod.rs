@@ -133,7 +133,7 @@ pub enum OpsError {
     CompressLayer {
         digest: Digest,
         #[source]
-        source: store::StoreError,
+        source: crate::BlobWriteError,
     },
     #[error("cannot read the image archive {path}")]
     Load {

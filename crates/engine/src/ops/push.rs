@@ -114,39 +114,18 @@ fn compressed_layers(
 /// Gzips the uncompressed layer blob `diff_id` into the store and indexes
 /// the result.
 fn gzip_blob(store: &store::Store, diff_id: &oci::DiffId) -> Result<oci::Descriptor, OpsError> {
-    let failed = |source| OpsError::CompressLayer {
-        digest: diff_id.0.clone(),
-        source,
-    };
     let options = layer::WriteOptions {
         compression: layer::Compression::Gzip,
         ..Default::default()
     };
-    let mut written = None;
-    store
-        .write_blob(None, &mut |out| {
-            let mut tar = std::fs::File::open(store.blob_path(&diff_id.0))?;
-            let done = layer::compress_tar(&mut tar, out, &options).map_err(io::Error::other)?;
-            if done.diff_id != *diff_id {
-                return Err(io::Error::other(format!(
-                    "blob hashes to {}, not {}",
-                    done.diff_id, diff_id
-                )));
-            }
-            written = Some(done);
-            Ok(())
-        })
-        .map_err(failed)?;
-    let Some(written) = written else {
-        return Err(failed(store::StoreError::WriteBlob {
-            path: store.blob_path(&diff_id.0),
-            source: io::Error::other("the compressor wrote nothing"),
-        }));
-    };
-    let descriptor = oci::Descriptor::new(written.media_type, written.digest, written.size);
-    crate::layers::index_blob(store, diff_id, layer::Compression::Gzip, &descriptor)
-        .map_err(failed)?;
-    Ok(descriptor)
+    let path = store.blob_path(&diff_id.0);
+    crate::layers::write_indexed_blob(store, diff_id, options.compression, &mut |out| {
+        crate::layers::compress_stored_tar(&path, out, &options)
+    })
+    .map_err(|source| OpsError::CompressLayer {
+        digest: diff_id.0.clone(),
+        source,
+    })
 }
 
 /// Store blobs whose uploads are reported as they start: the registry
