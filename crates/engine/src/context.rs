@@ -377,12 +377,13 @@ impl Context {
             source,
         };
         let file_type = meta.file_type();
+        let ignored = self.ignored(&relative);
         let kind = if file_type.is_dir() {
             EntryKind::Dir
         } else if file_type.is_file() {
             EntryKind::File
         } else if file_type.is_symlink() {
-            if self.ignored(&relative) {
+            if ignored {
                 return Ok(());
             }
             EntryKind::Symlink(fs::read_link(path()).map_err(read_error)?)
@@ -392,7 +393,7 @@ impl Context {
             EntryKind::Other
         };
         let is_dir = matches!(kind, EntryKind::Dir);
-        if !self.ignored(&relative) {
+        if !ignored {
             out.push(Entry {
                 // A directory's children still need its path; anything
                 // else gives its own away.
