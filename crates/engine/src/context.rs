@@ -22,11 +22,14 @@
 //! written in the same tick as it was hashed could change again without its
 //! timestamps moving (git's "racily clean" entries). Files are hashed in
 //! parallel (rayon); the key is fed in the walk's sorted order, so
-//! parallelism never changes a key.
+//! parallelism never changes a key. The record's format and its lookup by
+//! merge join are in `checksum_record`.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -35,8 +38,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use dockerfile::pattern::{self, PatternMatcher};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use solver::CacheKey;
+use solver::{CacheKey, Fields};
 
+use crate::checksum_record::{Cursor, Record, Remembered, Stamp};
 use crate::error::BuildError;
 use crate::rootfs;
 
@@ -51,32 +55,14 @@ pub(crate) const RACY_MARGIN: Duration = Duration::from_secs(1);
 pub(crate) struct Context {
     pub dir: PathBuf,
     pub ignore: Option<PatternMatcher>,
+    /// The hashes earlier builds remembered. It is read-only during a
+    /// build, so the walk's threads look their files up in it without a
+    /// lock.
+    record: Record,
     sums: Mutex<Sums>,
 }
 
-/// What `lstat` says about a file; a remembered hash is valid only while
-/// every field is unchanged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Stamp {
-    fn of(meta: &fs::Metadata) -> Stamp {
-        Stamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-}
-
+/// A hash this build computed.
 #[derive(Clone, Copy, Debug)]
 struct Sum {
     stamp: Stamp,
@@ -85,11 +71,13 @@ struct Sum {
     durable: bool,
 }
 
-/// The checksum cache of one context directory for one build.
+/// What one build adds to the checksum cache of its context directory.
 #[derive(Default)]
 struct Sums {
-    entries: HashMap<String, Sum>,
-    /// Entries were added since the cache was loaded.
+    /// Hashes computed by this build, by relative path.
+    fresh: HashMap<String, Sum>,
+    /// The record must be saved again: it gained durable entries, or one of
+    /// its entries went stale.
     dirty: bool,
     /// `(seconds, nanoseconds)` before which a timestamp is safely old.
     trusted_before: (i64, i64),
@@ -136,6 +124,7 @@ impl Context {
         Context {
             dir: dir.to_path_buf(),
             ignore,
+            record: Record::default(),
             sums: Mutex::new(Sums {
                 trusted_before,
                 ..Sums::default()
@@ -183,12 +172,12 @@ impl Context {
 
     /// Loads the hashes remembered by earlier builds. A missing, unreadable
     /// or corrupt record is an empty cache: it only costs rehashing.
-    pub fn load_checksum_cache(&self, store: &store::Store) {
+    pub fn load_checksum_cache(&mut self, store: &store::Store) {
         let Some(bytes) = store.cache_get(&self.record_key()).ok().flatten() else {
             return;
         };
-        if let Some(entries) = decode_sums(&bytes) {
-            self.sums().entries = entries;
+        if let Some(record) = Record::decode(bytes) {
+            self.record = record;
         }
     }
 
@@ -200,23 +189,38 @@ impl Context {
     /// stat per entry, paid only by a build that hashed something.
     pub fn save_checksum_cache(&self, store: &store::Store) -> Result<(), store::StoreError> {
         let bytes = {
-            let mut sums = self.sums();
+            let sums = self.sums();
             if !sums.dirty {
                 return Ok(());
             }
-            let gone: Vec<String> = sums
-                .entries
-                .par_iter()
-                .filter(|(relative, _)| {
-                    fs::symlink_metadata(self.dir.join(relative.as_str()))
+            // This build's hashes replace the record's, durable or not: a
+            // racily clean file's old entry is stale either way.
+            let remembered = (0..self.record.len()).filter_map(|index| {
+                let path = self.record.path(index);
+                let replaced =
+                    std::str::from_utf8(path).map_or(true, |path| sums.fresh.contains_key(path));
+                (!replaced).then(|| (path, self.record.remembered(index)))
+            });
+            let fresh = sums
+                .fresh
+                .iter()
+                .filter(|(_, sum)| sum.durable)
+                .map(|(path, sum)| {
+                    let remembered = Remembered {
+                        stamp: sum.stamp,
+                        hash: sum.hash,
+                    };
+                    (path.as_bytes(), remembered)
+                });
+            let candidates: Vec<(&[u8], Remembered)> = remembered.chain(fresh).collect();
+            let kept: Vec<(&[u8], Remembered)> = candidates
+                .into_par_iter()
+                .filter(|(path, _)| {
+                    !fs::symlink_metadata(self.dir.join(OsStr::from_bytes(path)))
                         .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
                 })
-                .map(|(relative, _)| relative.clone())
                 .collect();
-            for relative in gone {
-                sums.entries.remove(&relative);
-            }
-            encode_sums(&sums.entries)
+            Record::encode(kept)
         };
         store.cache_put(&self.record_key(), &bytes)
     }
@@ -250,38 +254,51 @@ impl Context {
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 key.field("match").field(&relative);
-                let mut entries = Vec::new();
-                self.walk(&resolved, &resolved_relative, &mut entries)?;
-                // Remembered hashes are taken under one lock, in one pass;
-                // only the files that need reading go to the thread pool.
-                // (Locking per file from the pool made the threads contend
-                // on a warm build that hashes nothing.)
-                let mut hashes: Vec<Option<[u8; 32]>> = vec![None; entries.len()];
-                let mut unknown = Vec::new();
+                let mut runs = Vec::new();
+                self.walk(&resolved, &resolved_relative, &mut runs)?;
+                let mut files = 0;
+                let mut unknown: Vec<&mut Entry> = runs
+                    .iter_mut()
+                    .flatten()
+                    .filter(|entry| matches!(entry.kind, EntryKind::File))
+                    .inspect(|_| files += 1)
+                    .filter(|entry| entry.hash.is_none())
+                    .collect();
+                // The walk took what the record vouches for; a file it did
+                // not may have been hashed earlier in this build. That is
+                // one lock for the whole walk, not one per file: locking per
+                // file from the pool made the threads contend.
                 {
                     let mut sums = self.sums();
-                    for (index, entry) in entries.iter().enumerate() {
-                        if !matches!(entry.kind, EntryKind::File) {
-                            continue;
+                    let Sums { fresh, reused, .. } = &mut *sums;
+                    *reused += files - unknown.len();
+                    unknown.retain_mut(|entry| match fresh.get(&entry.relative) {
+                        Some(sum) if sum.stamp == entry.stamp => {
+                            entry.hash = Some(sum.hash);
+                            *reused += 1;
+                            false
                         }
-                        match sums.entries.get(&entry.relative) {
-                            Some(sum) if sum.stamp == entry.stamp => {
-                                hashes[index] = Some(sum.hash);
-                                sums.reused += 1;
-                            }
-                            _ => unknown.push(index),
-                        }
-                    }
+                        _ => true,
+                    });
                 }
-                let computed = unknown
+                unknown.par_iter_mut().try_for_each(|entry| {
+                    entry.hash = Some(self.file_hash(entry)?);
+                    Ok::<(), BuildError>(())
+                })?;
+                // Each run is framed on the pool and hashed in one call, in
+                // walk order: the same bytes as one field at a time.
+                let framed: Vec<Fields> = runs
                     .par_iter()
-                    .map(|&index| self.file_hash(&entries[index]).map(|hash| (index, hash)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                for (index, hash) in computed {
-                    hashes[index] = Some(hash);
-                }
-                for (entry, hash) in entries.iter().zip(hashes) {
-                    entry.feed(key, hash);
+                    .map(|run| {
+                        let mut fields = Fields::with_capacity(run.len() * 200);
+                        for entry in run {
+                            entry.feed(&mut fields);
+                        }
+                        fields
+                    })
+                    .collect();
+                for fields in &framed {
+                    key.fields(fields);
                 }
             }
         }
@@ -325,9 +342,16 @@ impl Context {
         Ok(matches)
     }
 
-    /// Collects, in sorted order, every path under `path` that the checksum
-    /// covers; file contents are hashed afterwards, in parallel.
-    fn walk(&self, path: &Path, relative: &str, out: &mut Vec<Entry>) -> Result<(), BuildError> {
+    /// Collects, in walk order, every path under `path` that the checksum
+    /// covers, as runs of entries whose concatenation is that order. A file
+    /// the record vouches for gets its hash here; the others are hashed
+    /// afterwards, in parallel.
+    fn walk(
+        &self,
+        path: &Path,
+        relative: &str,
+        runs: &mut Vec<Vec<Entry>>,
+    ) -> Result<(), BuildError> {
         if self.skipped(relative) {
             return Ok(());
         }
@@ -335,7 +359,14 @@ impl Context {
             path: path.to_path_buf(),
             source,
         })?;
-        self.walk_entry(path, None, relative.to_string(), meta, 0, out)
+        let mut cursor = self.record.cursor_at(relative.as_bytes());
+        let node = Node {
+            dir: path,
+            name: None,
+            relative: relative.to_string(),
+            meta,
+        };
+        self.walk_entry(node, 0, &mut cursor, runs)
     }
 
     /// An ignored path with no `!` exception below it: nothing under it is
@@ -349,26 +380,27 @@ impl Context {
     /// reading it (`DirEntry::metadata` is `fstatat` on the open directory,
     /// so the kernel does not walk the whole path again for each). The top
     /// [`PARALLEL_DEPTH`] levels are walked in parallel, each subtree below
-    /// them sequentially into one vector, so an entry is moved a bounded
-    /// number of times; the result keeps the sorted order, which is the
-    /// order the key is fed in. For a warm build of a 20k-file context this
-    /// walk is most of the work.
-    ///
-    /// The entry's host path is `dir` joined with `name` (`dir` itself for
-    /// the walk's root), built only where it is used: for a directory to
-    /// read, a link to read, or an error to report. Building it for every
-    /// file, and cloning each file's relative path into its entry, were
-    /// two of the four allocations per file of a warm build's walk.
+    /// them sequentially into one run, with its own cursor into the record
+    /// (a subtree's entries are contiguous in it). The runs are returned as
+    /// they are, never concatenated: moving 20,000 entries into one vector
+    /// was a serial copy of megabytes. For a warm build of a 20k-file
+    /// context this walk is most of the work.
     fn walk_entry(
         &self,
-        dir: &Path,
-        name: Option<&std::ffi::OsStr>,
-        mut relative: String,
-        meta: fs::Metadata,
+        node: Node<'_>,
         depth: usize,
-        out: &mut Vec<Entry>,
+        cursor: &mut Cursor<'_>,
+        runs: &mut Vec<Vec<Entry>>,
     ) -> Result<(), BuildError> {
-        let path = || match name {
+        let Node {
+            dir,
+            name,
+            mut relative,
+            meta,
+        } = node;
+        // The entry's host path is built only where it is used: for a
+        // directory to read, a link to read, or an error to report.
+        let path = || match &name {
             Some(name) => dir.join(name),
             None => dir.to_path_buf(),
         };
@@ -394,7 +426,15 @@ impl Context {
         };
         let is_dir = matches!(kind, EntryKind::Dir);
         if !ignored {
-            out.push(Entry {
+            let stamp = Stamp::of(&meta);
+            let hash = match kind {
+                EntryKind::File => cursor
+                    .find(relative.as_bytes())
+                    .filter(|remembered| remembered.stamp == stamp)
+                    .map(|remembered| remembered.hash),
+                _ => None,
+            };
+            let entry = Entry {
                 // A directory's children still need its path; anything
                 // else gives its own away.
                 relative: if is_dir {
@@ -407,8 +447,13 @@ impl Context {
                 uid: meta.uid(),
                 gid: meta.gid(),
                 rdev: meta.rdev(),
-                stamp: Stamp::of(&meta),
-            });
+                stamp,
+                hash,
+            };
+            match runs.last_mut() {
+                Some(run) => run.push(entry),
+                None => runs.push(vec![entry]),
+            }
         }
         if !is_dir {
             return Ok(());
@@ -429,35 +474,29 @@ impl Context {
             children.push((name, child_relative, child_meta));
         }
         children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let walk_child =
-            |(name, child_relative, child_meta): (std::ffi::OsString, String, fs::Metadata),
-             out: &mut Vec<Entry>| {
-                self.walk_entry(
-                    &path,
-                    Some(&name),
-                    child_relative,
-                    child_meta,
-                    depth + 1,
-                    out,
-                )
-            };
+        let node = |(name, relative, meta)| Node {
+            dir: &path,
+            name: Some(name),
+            relative,
+            meta,
+        };
         if depth >= PARALLEL_DEPTH {
             for child in children {
-                walk_child(child, out)?;
+                self.walk_entry(node(child), depth + 1, cursor, runs)?;
             }
             return Ok(());
         }
         let walked = children
             .into_par_iter()
             .map(|child| {
+                let mut cursor = self.record.cursor_at(child.1.as_bytes());
                 let mut below = Vec::new();
-                walk_child(child, &mut below)?;
+                self.walk_entry(node(child), depth + 1, &mut cursor, &mut below)?;
                 Ok(below)
             })
-            .collect::<Result<Vec<Vec<Entry>>, BuildError>>()?;
-        for below in walked {
-            out.extend(below);
-        }
+            .collect::<Result<Vec<Vec<Vec<Entry>>>, BuildError>>()?;
+        // Moving the runs moves only their headers.
+        runs.extend(walked.into_iter().flatten());
         Ok(())
     }
 
@@ -473,12 +512,14 @@ impl Context {
         // Stat again after reading: a file that changed while we read it
         // gets a new stamp, and its hash is used for this build only.
         let after = fs::symlink_metadata(&path).map(|m| Stamp::of(&m));
+        // A stale entry in the record is dropped when it is saved again.
+        let stale = self.record.contains(entry.relative.as_bytes());
         let mut sums = self.sums();
         let durable = after.as_ref().is_ok_and(|after| *after == stamp)
             && stamp.mtime < sums.trusted_before
             && stamp.ctime < sums.trusted_before;
         sums.hashed += 1;
-        let previous = sums.entries.insert(
+        let previous = sums.fresh.insert(
             entry.relative.clone(),
             Sum {
                 stamp,
@@ -486,11 +527,20 @@ impl Context {
                 durable,
             },
         );
-        if durable || previous.is_some_and(|p| p.durable) {
+        if durable || stale || previous.is_some_and(|p| p.durable) {
             sums.dirty = true;
         }
         Ok(hash)
     }
+}
+
+/// A path the walk has stat'ed and not yet visited: `dir` joined with
+/// `name` (`dir` itself for the walk's root).
+struct Node<'a> {
+    dir: &'a Path,
+    name: Option<std::ffi::OsString>,
+    relative: String,
+    meta: fs::Metadata,
 }
 
 /// How many directory levels below a checksummed source are walked in
@@ -509,6 +559,8 @@ struct Entry {
     gid: u32,
     rdev: u64,
     stamp: Stamp,
+    /// A regular file's content hash, once known.
+    hash: Option<[u8; 32]>,
 }
 
 enum EntryKind {
@@ -520,7 +572,7 @@ enum EntryKind {
 }
 
 impl Entry {
-    fn feed(&self, key: &mut CacheKey, hash: Option<[u8; 32]>) {
+    fn feed(&self, key: &mut Fields) {
         key.field(&self.relative)
             .field(self.mode.to_le_bytes())
             .field(self.uid.to_le_bytes())
@@ -529,7 +581,7 @@ impl Entry {
             EntryKind::File => {
                 key.field("file")
                     .field(self.stamp.size.to_le_bytes())
-                    .field(hash.unwrap_or_default());
+                    .field(self.hash.unwrap_or_default());
             }
             EntryKind::Symlink(target) => {
                 key.field("symlink")
@@ -546,78 +598,6 @@ impl Entry {
             }
         }
     }
-}
-
-const RECORD_MAGIC: &[u8] = b"decant context checksums v1\n";
-
-/// The record: the magic line, then per entry a little-endian u32 path
-/// length, the path, dev, ino, size, mtime s/ns, ctime s/ns (8 bytes each)
-/// and the 32-byte sha256. Binary because a large context has tens of
-/// thousands of entries and a warm build reads them all.
-fn encode_sums(entries: &HashMap<String, Sum>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(RECORD_MAGIC.len() + entries.len() * 128);
-    out.extend_from_slice(RECORD_MAGIC);
-    let mut names: Vec<&String> = entries
-        .iter()
-        .filter(|(_, sum)| sum.durable)
-        .map(|(name, _)| name)
-        .collect();
-    names.sort();
-    for name in names {
-        let sum = &entries[name];
-        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
-        let s = &sum.stamp;
-        for field in [s.dev, s.ino, s.size] {
-            out.extend_from_slice(&field.to_le_bytes());
-        }
-        for field in [s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1] {
-            out.extend_from_slice(&field.to_le_bytes());
-        }
-        out.extend_from_slice(&sum.hash);
-    }
-    out
-}
-
-/// Parses a record; `None` for anything malformed (it is then ignored).
-fn decode_sums(bytes: &[u8]) -> Option<HashMap<String, Sum>> {
-    let mut rest = bytes.strip_prefix(RECORD_MAGIC)?;
-    let mut take = |n: usize| -> Option<&[u8]> {
-        let (head, tail) = rest.split_at_checked(n)?;
-        rest = tail;
-        Some(head)
-    };
-    // A record entry is about 100 bytes; sizing the map up front spares the
-    // rehashes of growing it to tens of thousands of entries.
-    let mut entries = HashMap::with_capacity(bytes.len() / 100);
-    while let Some(len) = take(4) {
-        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
-        let name = std::str::from_utf8(take(len)?).ok()?.to_string();
-        let mut u = [0u64; 3];
-        for field in &mut u {
-            *field = u64::from_le_bytes(take(8)?.try_into().ok()?);
-        }
-        let mut i = [0i64; 4];
-        for field in &mut i {
-            *field = i64::from_le_bytes(take(8)?.try_into().ok()?);
-        }
-        let hash: [u8; 32] = take(32)?.try_into().ok()?;
-        entries.insert(
-            name,
-            Sum {
-                stamp: Stamp {
-                    dev: u[0],
-                    ino: u[1],
-                    size: u[2],
-                    mtime: (i[0], i[1]),
-                    ctime: (i[2], i[3]),
-                },
-                hash,
-                durable: true,
-            },
-        );
-    }
-    Some(entries)
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -731,7 +711,7 @@ mod tests {
     /// A context whose every hash counts as durable, as if its files were
     /// old, so that the cache path is exercised on freshly written files.
     fn context(dir: &Path, store: &store::Store) -> Context {
-        let context = Context::load(dir, &dir.join("Dockerfile")).expect("load");
+        let mut context = Context::load(dir, &dir.join("Dockerfile")).expect("load");
         context.sums().trusted_before = (i64::MAX, 0);
         context.load_checksum_cache(store);
         context
@@ -794,9 +774,10 @@ mod tests {
         key(&second);
         second.save_checksum_cache(&store).expect("save");
         let third = context(dir.path(), &store);
-        let mut remembered: Vec<String> = third.sums().entries.keys().cloned().collect();
-        remembered.sort();
-        assert_eq!(remembered, ["a.txt", "sub/c.txt"]);
+        let remembered: Vec<&[u8]> = (0..third.record.len())
+            .map(|index| third.record.path(index))
+            .collect();
+        assert_eq!(remembered, [&b"a.txt"[..], b"sub/c.txt"]);
     }
 
     #[test]
@@ -805,7 +786,7 @@ mod tests {
         let store_dir = tempfile::tempdir().expect("tempdir");
         let store = store::Store::open(store_dir.path()).expect("store");
         // Files written just now are newer than the racy margin allows.
-        let first = Context::load(dir.path(), &dir.path().join("Dockerfile")).expect("load");
+        let mut first = Context::load(dir.path(), &dir.path().join("Dockerfile")).expect("load");
         first.load_checksum_cache(&store);
         key(&first);
         first.save_checksum_cache(&store).expect("save");
@@ -814,18 +795,93 @@ mod tests {
         assert_eq!(second.checksum_counts(), (3, 0));
     }
 
-    #[test]
-    fn corrupt_checksum_records_are_ignored() {
-        for bytes in [
-            &b""[..],
-            b"garbage",
-            b"decant context checksums v1\n\xff\xff\xff\xff",
-            b"decant context checksums v1\n\x01\x00\x00\x00a",
-        ] {
-            assert!(
-                super::decode_sums(bytes).is_none_or(|e| e.is_empty()),
-                "{bytes:?}"
-            );
+    /// The files of [`deep_fixture`]: names that sort differently by
+    /// component and by plain bytes (`a/…` before `a.txt` and `a-b`), and
+    /// directories below the parallel levels, where one cursor serves a
+    /// whole subtree.
+    const DEEP_TREE: &[&str] = &[
+        "a.txt",
+        "a-b",
+        "a/b.txt",
+        "a/b/c/d/e.txt",
+        "a/b/c/d.txt",
+        "a/b/c/d0/f",
+        "a/b0/g",
+        "b/h",
+        "z",
+    ];
+
+    fn deep_fixture() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (n, path) in DEEP_TREE.iter().enumerate() {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, "x".repeat(n)).expect("write fixture");
         }
+        std::os::unix::fs::symlink("a/b.txt", dir.path().join("a/link")).expect("symlink");
+        dir
+    }
+
+    /// The key as the checksum was first defined: a plain recursive walk,
+    /// children by name, every file read, one field at a time.
+    fn plain_walk_key(root: &Path) -> oci::Digest {
+        use sha2::{Digest as _, Sha256};
+        use std::os::unix::fs::MetadataExt;
+
+        fn visit(root: &Path, relative: &str, key: &mut CacheKey) {
+            let path = root.join(relative);
+            let meta = std::fs::symlink_metadata(&path).expect("lstat");
+            key.field(relative)
+                .field(meta.mode().to_le_bytes())
+                .field(meta.uid().to_le_bytes())
+                .field(meta.gid().to_le_bytes());
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).expect("readlink");
+                key.field("symlink")
+                    .field(target.as_os_str().as_encoded_bytes());
+            } else if meta.is_file() {
+                let hash: [u8; 32] = Sha256::digest(std::fs::read(&path).expect("read")).into();
+                key.field("file")
+                    .field(meta.len().to_le_bytes())
+                    .field(hash);
+            } else {
+                key.field("dir");
+                let mut names: Vec<String> = std::fs::read_dir(&path)
+                    .expect("read_dir")
+                    .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+                    .collect();
+                names.sort();
+                for name in names {
+                    let child = if relative.is_empty() {
+                        name
+                    } else {
+                        format!("{relative}/{name}")
+                    };
+                    visit(root, &child, key);
+                }
+            }
+        }
+        let mut key = CacheKey::new("test");
+        key.field("source").field(".").field("match").field("");
+        visit(root, "", &mut key);
+        key.finish()
+    }
+
+    #[test]
+    fn checksum_key_is_the_plain_walk_key_with_and_without_the_record() {
+        let dir = deep_fixture();
+        let expected = plain_walk_key(dir.path());
+        let store_dir = tempfile::tempdir().expect("tempdir");
+        let store = store::Store::open(store_dir.path()).expect("store");
+        let first = context(dir.path(), &store);
+        assert_eq!(key(&first), expected, "every file hashed");
+        first.save_checksum_cache(&store).expect("save");
+        let second = context(dir.path(), &store);
+        assert_eq!(key(&second), expected, "every file from the record");
+        assert_eq!(
+            second.checksum_counts(),
+            (0, DEEP_TREE.len()),
+            "nothing rehashed"
+        );
     }
 }

@@ -172,7 +172,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         &options,
         &mut RegistryResolver { images: &images },
     )?;
-    let context = Context::load(&request.context, &request.dockerfile)?;
+    let mut context = Context::load(&request.context, &request.dockerfile)?;
     context.load_checksum_cache(&store);
     // Detection mounts a test overlay, so it waits until a step needs a
     // snapshot: a build served entirely from the cache mounts nothing.

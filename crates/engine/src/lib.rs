@@ -32,6 +32,7 @@
 
 pub mod copy;
 
+mod checksum_record;
 mod context;
 mod error;
 mod events;
@@ -78,7 +79,7 @@ pub mod bench {
         sources: &[String],
         store_root: Option<&Path>,
     ) -> Result<oci::Digest, BuildError> {
-        let context = Context::load(dir, &dir.join("Dockerfile"))?;
+        let mut context = Context::load(dir, &dir.join("Dockerfile"))?;
         let store = store_root
             .map(|root| {
                 store::Store::open(root).map_err(|source| BuildError::Store {
