@@ -88,6 +88,34 @@ impl Fields {
         self.bytes.extend_from_slice(bytes);
         self
     }
+
+    /// Adds a field of `length` bytes whose value is not known yet, to be
+    /// given later with [`Fields::fill`]: the fields after it can be framed
+    /// meanwhile.
+    pub fn reserve(&mut self, length: usize) -> Reserved {
+        self.bytes.extend_from_slice(&(length as u64).to_le_bytes());
+        let at = self.bytes.len();
+        self.bytes.resize(at + length, 0);
+        Reserved { at, length }
+    }
+
+    /// Gives a reserved field its value, which must have the reserved
+    /// length.
+    pub fn fill(&mut self, reserved: Reserved, value: &[u8]) {
+        assert_eq!(
+            value.len(),
+            reserved.length,
+            "a reserved key field is filled with a value of its length"
+        );
+        self.bytes[reserved.at..reserved.at + reserved.length].copy_from_slice(value);
+    }
+}
+
+/// A field of [`Fields`] whose value comes later.
+#[derive(Clone, Copy, Debug)]
+pub struct Reserved {
+    at: usize,
+    length: usize,
 }
 
 #[cfg(test)]
@@ -111,7 +139,7 @@ mod tests {
 
     #[test]
     fn framed_fields_hash_as_single_fields() {
-        let values: &[&[u8]] = &[b"", b"a", &[0; 70], b"bc"];
+        let values: &[&[u8]] = &[b"", b"a", &[7; 70], b"bc"];
         let mut direct = CacheKey::new("copy");
         let mut framed = Fields::default();
         for value in values {
@@ -120,6 +148,16 @@ mod tests {
         }
         let mut batched = CacheKey::new("copy");
         batched.fields(&framed);
+        let mut filled = Fields::default();
+        filled.field(values[0]).field(values[1]);
+        let later = filled.reserve(values[2].len());
+        filled.field(values[3]);
+        filled.fill(later, values[2]);
+        assert_eq!(
+            CacheKey::new("copy").fields(&filled).finish(),
+            direct.finish(),
+            "a reserved field hashes as if added in its place"
+        );
         assert_eq!(direct.finish(), batched.finish());
         batched.fields(&framed);
         assert_ne!(direct.finish(), batched.finish(), "fields count every time");

@@ -12,5 +12,5 @@
 pub mod cache_key;
 pub mod schedule;
 
-pub use cache_key::{CacheKey, Fields};
+pub use cache_key::{CacheKey, Fields, Reserved};
 pub use schedule::{GraphError, run_graph};
