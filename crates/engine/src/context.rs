@@ -26,19 +26,21 @@
 //! merge join are in `checksum_record`.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::{CStr, OsStr};
 use std::fs;
 use std::io::Read;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dockerfile::pattern::{self, PatternMatcher};
 use rayon::prelude::*;
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, StatxFlags};
 use sha2::{Digest as _, Sha256};
-use solver::{CacheKey, Fields};
+use solver::{CacheKey, Fields, Reserved};
 
 use crate::checksum_record::{Cursor, Record, Remembered, Stamp};
 use crate::error::BuildError;
@@ -256,49 +258,9 @@ impl Context {
                 key.field("match").field(&relative);
                 let mut runs = Vec::new();
                 self.walk(&resolved, &resolved_relative, &mut runs)?;
-                let mut files = 0;
-                let mut unknown: Vec<&mut Entry> = runs
-                    .iter_mut()
-                    .flatten()
-                    .filter(|entry| matches!(entry.kind, EntryKind::File))
-                    .inspect(|_| files += 1)
-                    .filter(|entry| entry.hash.is_none())
-                    .collect();
-                // The walk took what the record vouches for; a file it did
-                // not may have been hashed earlier in this build. That is
-                // one lock for the whole walk, not one per file: locking per
-                // file from the pool made the threads contend.
-                {
-                    let mut sums = self.sums();
-                    let Sums { fresh, reused, .. } = &mut *sums;
-                    *reused += files - unknown.len();
-                    unknown.retain_mut(|entry| match fresh.get(&entry.relative) {
-                        Some(sum) if sum.stamp == entry.stamp => {
-                            entry.hash = Some(sum.hash);
-                            *reused += 1;
-                            false
-                        }
-                        _ => true,
-                    });
-                }
-                unknown.par_iter_mut().try_for_each(|entry| {
-                    entry.hash = Some(self.file_hash(entry)?);
-                    Ok::<(), BuildError>(())
-                })?;
-                // Each run is framed on the pool and hashed in one call, in
-                // walk order: the same bytes as one field at a time.
-                let framed: Vec<Fields> = runs
-                    .par_iter()
-                    .map(|run| {
-                        let mut fields = Fields::with_capacity(run.len() * 200);
-                        for entry in run {
-                            entry.feed(&mut fields);
-                        }
-                        fields
-                    })
-                    .collect();
-                for fields in &framed {
-                    key.fields(fields);
+                self.fill_holes(&mut runs)?;
+                for run in &runs {
+                    key.fields(&run.fields);
                 }
             }
         }
@@ -342,31 +304,34 @@ impl Context {
         Ok(matches)
     }
 
-    /// Collects, in walk order, every path under `path` that the checksum
-    /// covers, as runs of entries whose concatenation is that order. A file
-    /// the record vouches for gets its hash here; the others are hashed
-    /// afterwards, in parallel.
-    fn walk(
-        &self,
-        path: &Path,
-        relative: &str,
-        runs: &mut Vec<Vec<Entry>>,
-    ) -> Result<(), BuildError> {
+    /// Frames, in walk order, every path under `path` that the checksum
+    /// covers, as runs whose concatenation is that order. A file the record
+    /// vouches for is framed with its hash; the others get a hole, filled by
+    /// [`Context::fill_holes`].
+    fn walk(&self, path: &Path, relative: &str, runs: &mut Vec<Run>) -> Result<(), BuildError> {
         if self.skipped(relative) {
             return Ok(());
         }
-        let meta = fs::symlink_metadata(path).map_err(|source| BuildError::ReadContext {
+        let read_error = |source: rustix::io::Errno| BuildError::ReadContext {
             path: path.to_path_buf(),
-            source,
-        })?;
-        let mut cursor = self.record.cursor_at(relative.as_bytes());
-        let node = Node {
-            dir: path,
-            name: None,
-            relative: relative.to_string(),
-            meta,
+            source: source.into(),
         };
-        self.walk_entry(node, 0, &mut cursor, runs)
+        let name = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|nul| {
+            BuildError::ReadContext {
+                path: path.to_path_buf(),
+                source: nul.into(),
+            }
+        })?;
+        let meta = lstat_at(CWD, &name).map_err(read_error)?;
+        let mut cursor = self.record.cursor_at(relative.as_bytes());
+        let place = Place {
+            at: CWD,
+            name: &name,
+            host_dir: path,
+            host_name: None,
+        };
+        let mut relative = relative.to_string();
+        self.visit(&place, &meta, &mut relative, 0, &mut cursor, runs)
     }
 
     /// An ignored path with no `!` exception below it: nothing under it is
@@ -375,136 +340,218 @@ impl Context {
         self.ignored(relative) && !self.ignore.as_ref().is_some_and(|m| m.has_exclusions())
     }
 
-    /// One entry whose metadata is known, then (for a directory) its
-    /// children. A directory's children are stat'ed relative to it while
-    /// reading it (`DirEntry::metadata` is `fstatat` on the open directory,
-    /// so the kernel does not walk the whole path again for each). The top
-    /// [`PARALLEL_DEPTH`] levels are walked in parallel, each subtree below
-    /// them sequentially into one run, with its own cursor into the record
-    /// (a subtree's entries are contiguous in it). The runs are returned as
-    /// they are, never concatenated: moving 20,000 entries into one vector
-    /// was a serial copy of megabytes. For a warm build of a 20k-file
-    /// context this walk is most of the work.
-    fn walk_entry(
+    /// Frames one path whose metadata is known, then (for a directory) its
+    /// children. Every system call is relative to the open parent directory
+    /// (`statx`, `readlinkat`, `openat` with `O_NOFOLLOW`), so the kernel
+    /// never resolves a whole path again and a symlink swapped in is never
+    /// followed. The top [`PARALLEL_DEPTH`] levels are walked in parallel,
+    /// each subtree below them sequentially into one run with its own
+    /// cursor into the record (a subtree's entries are contiguous in it).
+    /// The runs are kept as they are, never concatenated. For a warm build
+    /// of a 20k-file context this walk is most of the work, and most of
+    /// that is the kernel's: one `statx` per entry.
+    fn visit(
         &self,
-        node: Node<'_>,
+        place: &Place<'_>,
+        meta: &Meta,
+        relative: &mut String,
         depth: usize,
         cursor: &mut Cursor<'_>,
-        runs: &mut Vec<Vec<Entry>>,
+        runs: &mut Vec<Run>,
     ) -> Result<(), BuildError> {
-        let Node {
-            dir,
-            name,
-            mut relative,
-            meta,
-        } = node;
-        // The entry's host path is built only where it is used: for a
-        // directory to read, a link to read, or an error to report.
-        let path = || match &name {
-            Some(name) => dir.join(name),
-            None => dir.to_path_buf(),
+        let read_error = |source: rustix::io::Errno| BuildError::ReadContext {
+            path: place.host_path(),
+            source: source.into(),
         };
-        let read_error = |source| BuildError::ReadContext {
-            path: path(),
-            source,
-        };
-        let file_type = meta.file_type();
-        let ignored = self.ignored(&relative);
-        let kind = if file_type.is_dir() {
-            EntryKind::Dir
-        } else if file_type.is_file() {
-            EntryKind::File
-        } else if file_type.is_symlink() {
-            if ignored {
-                return Ok(());
-            }
-            EntryKind::Symlink(fs::read_link(path()).map_err(read_error)?)
-        } else if file_type.is_block_device() || file_type.is_char_device() {
-            EntryKind::Device
-        } else {
-            EntryKind::Other
-        };
-        let is_dir = matches!(kind, EntryKind::Dir);
-        if !ignored {
-            let stamp = Stamp::of(&meta);
-            let hash = match kind {
-                EntryKind::File => cursor
-                    .find(relative.as_bytes())
-                    .filter(|remembered| remembered.stamp == stamp)
-                    .map(|remembered| remembered.hash),
-                _ => None,
-            };
-            let entry = Entry {
-                // A directory's children still need its path; anything
-                // else gives its own away.
-                relative: if is_dir {
-                    relative.clone()
-                } else {
-                    std::mem::take(&mut relative)
-                },
-                kind,
-                mode: meta.mode(),
-                uid: meta.uid(),
-                gid: meta.gid(),
-                rdev: meta.rdev(),
-                stamp,
-                hash,
-            };
-            match runs.last_mut() {
-                Some(run) => run.push(entry),
-                None => runs.push(vec![entry]),
-            }
-        }
-        if !is_dir {
+        let ignored = self.ignored(relative);
+        let file_type = FileType::from_raw_mode(meta.mode);
+        if file_type == FileType::Symlink && ignored {
             return Ok(());
         }
-        let path = path();
-        let mut children = Vec::new();
-        for entry in fs::read_dir(&path).map_err(read_error)? {
-            let entry = entry.map_err(read_error)?;
-            let name = entry.file_name();
-            let child_relative = join(&relative, &name.to_string_lossy());
-            if self.skipped(&child_relative) {
-                continue;
+        if !ignored {
+            if runs.is_empty() {
+                runs.push(Run::default());
             }
-            let child_meta = entry.metadata().map_err(|source| BuildError::ReadContext {
-                path: entry.path(),
-                source,
-            })?;
-            children.push((name, child_relative, child_meta));
+            let run = runs.last_mut().expect("a run was just ensured");
+            let fields = &mut run.fields;
+            fields
+                .field(relative.as_bytes())
+                .field(meta.mode.to_le_bytes())
+                .field(meta.uid.to_le_bytes())
+                .field(meta.gid.to_le_bytes());
+            match file_type {
+                FileType::RegularFile => {
+                    fields.field("file").field(meta.stamp.size.to_le_bytes());
+                    run.files += 1;
+                    let remembered = cursor
+                        .find(relative.as_bytes())
+                        .filter(|remembered| remembered.stamp == meta.stamp);
+                    match remembered {
+                        Some(remembered) => {
+                            fields.field(remembered.hash);
+                        }
+                        None => run.holes.push(Hole {
+                            slot: fields.reserve(32),
+                            relative: relative.clone(),
+                            stamp: meta.stamp,
+                        }),
+                    }
+                }
+                FileType::Symlink => {
+                    let target = rustix::fs::readlinkat(place.at, place.name, Vec::new())
+                        .map_err(read_error)?;
+                    fields.field("symlink").field(target.as_bytes());
+                }
+                FileType::Directory => {
+                    fields.field("dir");
+                }
+                FileType::BlockDevice | FileType::CharacterDevice => {
+                    fields.field("device").field(meta.rdev.to_le_bytes());
+                }
+                _ => {
+                    fields.field("other");
+                }
+            }
         }
-        children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let node = |(name, relative, meta)| Node {
-            dir: &path,
-            name: Some(name),
-            relative,
-            meta,
-        };
+        if file_type != FileType::Directory {
+            return Ok(());
+        }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let dir =
+            rustix::fs::openat(place.at, place.name, flags, Mode::empty()).map_err(read_error)?;
+        let children = self.read_children(&dir, relative).map_err(read_error)?;
+        let host_dir = place.host_path();
+        let child_place = |name| Place::child(&dir, &host_dir, name);
         if depth >= PARALLEL_DEPTH {
-            for child in children {
-                self.walk_entry(node(child), depth + 1, cursor, runs)?;
+            let parent_length = relative.len();
+            for child in &children.list {
+                let name = children.name(child);
+                push_component(relative, &name[..name.len() - 1]);
+                let result = self.visit(
+                    &child_place(name),
+                    &child.meta,
+                    relative,
+                    depth + 1,
+                    cursor,
+                    runs,
+                );
+                relative.truncate(parent_length);
+                result?;
             }
             return Ok(());
         }
         let walked = children
-            .into_par_iter()
+            .list
+            .par_iter()
             .map(|child| {
-                let mut cursor = self.record.cursor_at(child.1.as_bytes());
+                let name = children.name(child);
+                let mut relative = relative.clone();
+                push_component(&mut relative, &name[..name.len() - 1]);
+                let mut cursor = self.record.cursor_at(relative.as_bytes());
                 let mut below = Vec::new();
-                self.walk_entry(node(child), depth + 1, &mut cursor, &mut below)?;
+                self.visit(
+                    &child_place(name),
+                    &child.meta,
+                    &mut relative,
+                    depth + 1,
+                    &mut cursor,
+                    &mut below,
+                )?;
                 Ok(below)
             })
-            .collect::<Result<Vec<Vec<Vec<Entry>>>, BuildError>>()?;
+            .collect::<Result<Vec<Vec<Run>>, BuildError>>()?;
         // Moving the runs moves only their headers.
         runs.extend(walked.into_iter().flatten());
         Ok(())
     }
 
+    /// The children of the open directory `dir` (whose path is `relative`)
+    /// that the walk visits, sorted by name, each with its metadata:
+    /// `getdents64` into a buffer on the stack, then one `statx` per name,
+    /// relative to `dir`. `relative` is restored before returning.
+    fn read_children(&self, dir: &OwnedFd, relative: &mut String) -> rustix::io::Result<Children> {
+        let mut children = Children::default();
+        // Large enough for ~250 typical entries per getdents64 call; a
+        // single entry (a name is at most 255 bytes) always fits.
+        let mut buffer = [MaybeUninit::<u8>::uninit(); 8192];
+        let mut entries = RawDir::new(dir, &mut buffer);
+        let parent_length = relative.len();
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            push_component(relative, name);
+            let skipped = self.skipped(relative);
+            relative.truncate(parent_length);
+            if skipped {
+                continue;
+            }
+            let start = children.names.len();
+            children
+                .names
+                .extend_from_slice(entry.file_name().to_bytes_with_nul());
+            let meta = lstat_at(dir.as_fd(), entry.file_name())?;
+            children.list.push(Child {
+                name: start..children.names.len(),
+                meta,
+            });
+        }
+        let names = &children.names;
+        children
+            .list
+            .sort_unstable_by(|a, b| names[a.name.clone()].cmp(&names[b.name.clone()]));
+        Ok(children)
+    }
+
+    /// Gives every hole the walk left its hash: one this build computed
+    /// for another step, or the file's content, hashed on the pool.
+    fn fill_holes(&self, runs: &mut [Run]) -> Result<(), BuildError> {
+        let files: usize = runs.iter().map(|run| run.files).sum();
+        let holes: Vec<(usize, usize)> = runs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, run)| (0..run.holes.len()).map(move |h| (r, h)))
+            .collect();
+        // One lock for the whole walk, not one per file: locking per file
+        // from the pool made the threads contend.
+        let known: Vec<Option<[u8; 32]>> = {
+            let mut sums = self.sums();
+            let Sums { fresh, reused, .. } = &mut *sums;
+            *reused += files - holes.len();
+            holes
+                .iter()
+                .map(|&(r, h)| {
+                    let hole = &runs[r].holes[h];
+                    let sum = fresh
+                        .get(&hole.relative)
+                        .filter(|sum| sum.stamp == hole.stamp)?;
+                    *reused += 1;
+                    Some(sum.hash)
+                })
+                .collect()
+        };
+        let hashes = holes
+            .par_iter()
+            .zip(known)
+            .map(|(&(r, h), known)| match known {
+                Some(hash) => Ok(hash),
+                None => self.file_hash(&runs[r].holes[h]),
+            })
+            .collect::<Result<Vec<[u8; 32]>, BuildError>>()?;
+        for ((r, h), hash) in holes.into_iter().zip(hashes) {
+            let run = &mut runs[r];
+            run.fields.fill(run.holes[h].slot, &hash);
+        }
+        Ok(())
+    }
+
     /// Reads and hashes a regular file whose remembered hash is missing or
     /// stale (`checksum` looks the cache up first), and remembers it.
-    fn file_hash(&self, entry: &Entry) -> Result<[u8; 32], BuildError> {
-        let stamp = entry.stamp;
-        let path = self.dir.join(&entry.relative);
+    fn file_hash(&self, hole: &Hole) -> Result<[u8; 32], BuildError> {
+        let stamp = hole.stamp;
+        let path = self.dir.join(&hole.relative);
         let hash = hash_file(&path, stamp.size).map_err(|source| BuildError::ReadContext {
             path: path.clone(),
             source,
@@ -513,14 +560,14 @@ impl Context {
         // gets a new stamp, and its hash is used for this build only.
         let after = fs::symlink_metadata(&path).map(|m| Stamp::of(&m));
         // A stale entry in the record is dropped when it is saved again.
-        let stale = self.record.contains(entry.relative.as_bytes());
+        let stale = self.record.contains(hole.relative.as_bytes());
         let mut sums = self.sums();
         let durable = after.as_ref().is_ok_and(|after| *after == stamp)
             && stamp.mtime < sums.trusted_before
             && stamp.ctime < sums.trusted_before;
         sums.hashed += 1;
         let previous = sums.fresh.insert(
-            entry.relative.clone(),
+            hole.relative.clone(),
             Sum {
                 stamp,
                 hash,
@@ -534,70 +581,117 @@ impl Context {
     }
 }
 
-/// A path the walk has stat'ed and not yet visited: `dir` joined with
-/// `name` (`dir` itself for the walk's root).
-struct Node<'a> {
-    dir: &'a Path,
-    name: Option<std::ffi::OsString>,
+/// Where a path the walk visits is: `name` relative to the open directory
+/// `at` for system calls, `host_dir` joined with `host_name` (`host_dir`
+/// itself for the walk's root) for error messages.
+struct Place<'a> {
+    at: BorrowedFd<'a>,
+    name: &'a CStr,
+    host_dir: &'a Path,
+    host_name: Option<&'a OsStr>,
+}
+
+impl<'a> Place<'a> {
+    /// A child of the open directory `dir`, whose name (with its NUL) is
+    /// `name`.
+    fn child(dir: &'a OwnedFd, host_dir: &'a Path, name: &'a [u8]) -> Place<'a> {
+        Place {
+            at: dir.as_fd(),
+            // The name was copied from the kernel's NUL-terminated one, which
+            // holds no other NUL.
+            name: CStr::from_bytes_with_nul(name).expect("a directory entry's name"),
+            host_dir,
+            host_name: Some(OsStr::from_bytes(&name[..name.len() - 1])),
+        }
+    }
+
+    /// Built only where it is used: for a directory's children and for an
+    /// error to report, never per file.
+    fn host_path(&self) -> PathBuf {
+        match self.host_name {
+            Some(name) => self.host_dir.join(name),
+            None => self.host_dir.to_path_buf(),
+        }
+    }
+}
+
+/// What the key and the checksum cache use of a path's `statx`.
+struct Meta {
+    /// `st_mode`: the type and permission bits.
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    rdev: u64,
+    stamp: Stamp,
+}
+
+/// `lstat` of `name` relative to `at`, by `statx(2)`. The fields are those
+/// `std::fs::Metadata` gives (it uses `statx` too), so a stamp compares
+/// equal to one taken with `fs::symlink_metadata`.
+fn lstat_at(at: BorrowedFd<'_>, name: &CStr) -> rustix::io::Result<Meta> {
+    let stat = rustix::fs::statx(at, name, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS)?;
+    Ok(Meta {
+        mode: u32::from(stat.stx_mode),
+        uid: stat.stx_uid,
+        gid: stat.stx_gid,
+        rdev: rustix::fs::makedev(stat.stx_rdev_major, stat.stx_rdev_minor),
+        stamp: Stamp {
+            dev: rustix::fs::makedev(stat.stx_dev_major, stat.stx_dev_minor),
+            ino: stat.stx_ino,
+            size: stat.stx_size,
+            mtime: (stat.stx_mtime.tv_sec, i64::from(stat.stx_mtime.tv_nsec)),
+            ctime: (stat.stx_ctime.tv_sec, i64::from(stat.stx_ctime.tv_nsec)),
+        },
+    })
+}
+
+/// A directory's children, their names NUL-terminated in one buffer.
+#[derive(Default)]
+struct Children {
+    names: Vec<u8>,
+    list: Vec<Child>,
+}
+
+struct Child {
+    /// The name, with its NUL, in [`Children::names`].
+    name: std::ops::Range<usize>,
+    meta: Meta,
+}
+
+impl Children {
+    fn name(&self, child: &Child) -> &[u8] {
+        &self.names[child.name.clone()]
+    }
+}
+
+/// The framed key fields of a stretch of the walk, in walk order.
+#[derive(Default)]
+struct Run {
+    fields: Fields,
+    /// Regular files framed, holes included.
+    files: usize,
+    /// Files whose hash the record did not vouch for.
+    holes: Vec<Hole>,
+}
+
+/// A file's hash field, reserved in its run until the file is hashed.
+struct Hole {
+    slot: Reserved,
     relative: String,
-    meta: fs::Metadata,
+    stamp: Stamp,
 }
 
 /// How many directory levels below a checksummed source are walked in
 /// parallel (enough subtrees to keep every core busy on a source tree).
 const PARALLEL_DEPTH: usize = 2;
 
-/// One path the checksum covers, in walk order. Kept small, because a
-/// large context has tens of thousands and the parallel walk moves them:
-/// only the metadata the key and the checksum cache use, and no host path
-/// (the context dir joined with `relative` gives it when a file is read).
-struct Entry {
-    relative: String,
-    kind: EntryKind,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    rdev: u64,
-    stamp: Stamp,
-    /// A regular file's content hash, once known.
-    hash: Option<[u8; 32]>,
-}
-
-enum EntryKind {
-    File,
-    Symlink(PathBuf),
-    Dir,
-    Device,
-    Other,
-}
-
-impl Entry {
-    fn feed(&self, key: &mut Fields) {
-        key.field(&self.relative)
-            .field(self.mode.to_le_bytes())
-            .field(self.uid.to_le_bytes())
-            .field(self.gid.to_le_bytes());
-        match &self.kind {
-            EntryKind::File => {
-                key.field("file")
-                    .field(self.stamp.size.to_le_bytes())
-                    .field(self.hash.unwrap_or_default());
-            }
-            EntryKind::Symlink(target) => {
-                key.field("symlink")
-                    .field(target.as_os_str().as_encoded_bytes());
-            }
-            EntryKind::Dir => {
-                key.field("dir");
-            }
-            EntryKind::Device => {
-                key.field("device").field(self.rdev.to_le_bytes());
-            }
-            EntryKind::Other => {
-                key.field("other");
-            }
-        }
+/// Appends a name to a context-relative path. A name that is not UTF-8
+/// is taken lossily, as everywhere in the context's paths.
+fn push_component(relative: &mut String, name: &[u8]) {
+    if !relative.is_empty() {
+        relative.push('/');
     }
+    relative.push_str(&String::from_utf8_lossy(name));
 }
 
 fn join(prefix: &str, name: &str) -> String {
