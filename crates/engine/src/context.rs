@@ -67,8 +67,7 @@ pub(crate) struct Context {
 /// A hash this build computed.
 #[derive(Clone, Copy, Debug)]
 struct Sum {
-    stamp: Stamp,
-    hash: [u8; 32],
+    remembered: Remembered,
     /// Whether the entry may be saved for later builds (not racily clean).
     durable: bool,
 }
@@ -207,13 +206,7 @@ impl Context {
                 .fresh
                 .iter()
                 .filter(|(_, sum)| sum.durable)
-                .map(|(path, sum)| {
-                    let remembered = Remembered {
-                        stamp: sum.stamp,
-                        hash: sum.hash,
-                    };
-                    (path.as_bytes(), remembered)
-                });
+                .map(|(path, sum)| (path.as_bytes(), sum.remembered));
             let candidates: Vec<(&[u8], Remembered)> = remembered.chain(fresh).collect();
             let kept: Vec<(&[u8], Remembered)> = candidates
                 .into_par_iter()
@@ -526,9 +519,9 @@ impl Context {
                     let hole = &runs[r].holes[h];
                     let sum = fresh
                         .get(&hole.relative)
-                        .filter(|sum| sum.stamp == hole.stamp)?;
+                        .filter(|sum| sum.remembered.stamp == hole.stamp)?;
                     *reused += 1;
-                    Some(sum.hash)
+                    Some(sum.remembered.hash)
                 })
                 .collect()
         };
@@ -569,8 +562,7 @@ impl Context {
         let previous = sums.fresh.insert(
             hole.relative.clone(),
             Sum {
-                stamp,
-                hash,
+                remembered: Remembered { stamp, hash },
                 durable,
             },
         );
