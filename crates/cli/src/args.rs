@@ -262,14 +262,15 @@ pub struct BuildArgs {
     /// Force the snapshot driver
     #[arg(long, env = "DECANT_SNAPSHOTTER", value_parser = ["overlay", "copy"])]
     pub snapshotter: Option<String>,
-    /// docker build flags that decant does not support yet; refused with a message
-    #[arg(long, hide = true, value_name = "VALUE")]
+    /// Push the image to the registry of each -t name (as --output type=registry)
+    #[arg(long)]
     pub push: bool,
-    #[arg(long, hide = true, value_name = "VALUE")]
-    pub platform: Option<String>,
     /// Expose a secret to `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR
     #[arg(long, value_name = "id=ID,src=PATH|env=VAR")]
     pub secret: Vec<String>,
+    /// docker build flags that decant does not support yet; refused with a message
+    #[arg(long, hide = true, value_name = "VALUE")]
+    pub platform: Option<String>,
     #[arg(long, hide = true, value_name = "VALUE")]
     pub ssh: Vec<String>,
     #[arg(long = "cache-from", hide = true, value_name = "VALUE")]
