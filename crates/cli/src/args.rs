@@ -265,12 +265,13 @@ pub struct BuildArgs {
     /// Push the image to the registry of each -t name (as --output type=registry)
     #[arg(long)]
     pub push: bool,
+    /// Target platform, os/arch[/variant] or `local`: only the platform decant runs on (others need emulation)
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Vec<String>,
     /// Expose a secret to `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR
     #[arg(long, value_name = "id=ID,src=PATH|env=VAR")]
     pub secret: Vec<String>,
     /// docker build flags that decant does not support yet; refused with a message
-    #[arg(long, hide = true, value_name = "VALUE")]
-    pub platform: Option<String>,
     #[arg(long, hide = true, value_name = "VALUE")]
     pub ssh: Vec<String>,
     #[arg(long = "cache-from", hide = true, value_name = "VALUE")]

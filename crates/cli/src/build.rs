@@ -344,7 +344,6 @@ fn request_from(
     args: &BuildArgs,
 ) -> Result<(engine::BuildRequest, Settings), UsageError> {
     let unsupported = [
-        (args.platform.is_some(), "--platform"),
         (!args.ssh.is_empty(), "--ssh"),
         (!args.cache_from.is_empty(), "--cache-from"),
         (!args.cache_to.is_empty(), "--cache-to"),
@@ -417,6 +416,7 @@ fn request_from(
         context,
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
+        platforms: args.platform.clone(),
         named_contexts: key_values(&args.build_contexts, "--build-context")?,
         tags,
         outputs,

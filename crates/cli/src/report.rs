@@ -53,6 +53,10 @@ fn hint(error: &engine::BuildError) -> Option<&'static str> {
             "check the file named by CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf or /etc/containers/registries.conf",
         ),
         Store { .. } => Some("choose another store with --root DIR or DECANT_ROOT"),
+        Platform { .. } => Some("write os/arch[/variant], such as linux/amd64, or `local`"),
+        ForeignPlatform { .. } => Some(
+            "leave out --platform to build for this machine, or run decant on a machine of the platform you need",
+        ),
         _ => None,
     }
 }

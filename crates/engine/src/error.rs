@@ -52,6 +52,12 @@ pub enum BuildError {
     },
     #[error("registry configuration")]
     RegistryConfig(#[source] registry::RegistryError),
+    #[error("invalid platform {spec:?}: {reason}")]
+    Platform { spec: String, reason: String },
+    #[error(
+        "--platform {requested}: decant builds for {host}, the platform it runs on, and cannot emulate another"
+    )]
+    ForeignPlatform { requested: String, host: String },
     #[error("invalid image reference {reference:?}")]
     Reference {
         reference: String,

@@ -103,6 +103,38 @@ fn plan_with_big_stack(
     }
 }
 
+/// The platform a build is for: `host`, the one decant runs on, whatever
+/// `--platform` says, as long as it names that platform (in any spelling
+/// containerd's `platforms.Parse` accepts, or `local` as buildx takes it).
+/// A build for another platform would need emulation for its RUN steps;
+/// it is refused rather than built for the wrong platform.
+fn target_platform(requested: &[String], host: Platform) -> Result<Platform, BuildError> {
+    // Parsing the host's own name drops variants that are implied, such as
+    // arm64's v8, so that both sides are compared in the same form.
+    let host_name = plan::format_platform(&host);
+    let host_name = plan::parse_platform(&host_name, &host)
+        .map(|platform| plan::format_platform(&platform))
+        .unwrap_or(host_name);
+    for spec in requested.iter().flat_map(|value| value.split(',')) {
+        let spec = spec.trim();
+        if spec == "local" {
+            continue;
+        }
+        let platform =
+            plan::parse_platform(spec, &host).map_err(|reason| BuildError::Platform {
+                spec: spec.to_string(),
+                reason,
+            })?;
+        if plan::format_platform(&platform) != host_name {
+            return Err(BuildError::ForeignPlatform {
+                requested: spec.to_string(),
+                host: host_name,
+            });
+        }
+    }
+    Ok(host)
+}
+
 fn plan_options(request: &BuildRequest, platform: &Platform) -> Result<PlanOptions, BuildError> {
     let mut named_contexts = std::collections::BTreeMap::new();
     for (name, value) in &request.named_contexts {
@@ -151,7 +183,8 @@ pub(crate) fn named_context(name: &str, value: &str) -> Result<plan::NamedContex
 /// Parses and plans without building, for `decant build --print-plan`.
 pub fn plan_only(request: &BuildRequest) -> Result<BuildGraph, BuildError> {
     let (text, ast) = read_and_parse(request)?;
-    let options = plan_options(request, &Platform::host())?;
+    let platform = target_platform(&request.platforms, Platform::host())?;
+    let options = plan_options(request, &platform)?;
     plan_with_big_stack(request, text, &ast, &options, &mut OfflineResolver)
 }
 
@@ -162,7 +195,7 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         path: request.store_root.clone(),
         source,
     })?;
-    let platform = Platform::host();
+    let platform = target_platform(&request.platforms, Platform::host())?;
     let images = Images::new(&store, platform.clone(), events).local_first(!request.pull);
     let options = plan_options(request, &platform)?;
     let graph = plan_with_big_stack(
@@ -445,6 +478,63 @@ mod tests {
             (-1, "1969-12-31T23:59:59Z"),
         ] {
             assert_eq!(super::rfc3339(seconds), text);
+        }
+    }
+
+    /// `--platform` values against a host: `Ok` with the platform's
+    /// canonical name, or which error.
+    const PLATFORMS: &[(&str, &[&str], Result<&str, &str>)] = &[
+        ("linux/amd64", &[], Ok("linux/amd64")),
+        ("linux/amd64", &["linux/amd64"], Ok("linux/amd64")),
+        ("linux/amd64", &["local"], Ok("linux/amd64")),
+        (
+            "linux/amd64",
+            &["amd64", "linux/x86_64,linux/amd64/v1"],
+            Ok("linux/amd64"),
+        ),
+        ("linux/amd64", &["linux"], Ok("linux/amd64")),
+        ("linux/amd64", &["linux/arm64"], Err("ForeignPlatform")),
+        (
+            "linux/amd64",
+            &["linux/amd64,linux/arm64"],
+            Err("ForeignPlatform"),
+        ),
+        ("linux/amd64", &["windows/amd64"], Err("ForeignPlatform")),
+        ("linux/amd64", &["linux/amd64/v3"], Err("ForeignPlatform")),
+        ("linux/amd64", &["linux/amd64,"], Err("Platform")),
+        ("linux/amd64", &["linux/amd64/v2/x"], Err("Platform")),
+        ("linux/arm64/v8", &["linux/arm64"], Ok("linux/arm64/v8")),
+        (
+            "linux/arm64/v8",
+            &["linux/arm64/v8", "arm64"],
+            Ok("linux/arm64/v8"),
+        ),
+        ("linux/arm64/v8", &["linux/arm/v7"], Err("ForeignPlatform")),
+    ];
+
+    #[test]
+    fn platform_flags_name_the_host_or_are_refused() {
+        for (host, requested, expected) in PLATFORMS {
+            let mut parts = host.split('/');
+            let host = oci::Platform {
+                os: parts.next().expect("os").to_string(),
+                architecture: parts.next().expect("arch").to_string(),
+                variant: parts.next().map(str::to_string),
+                os_version: None,
+            };
+            let requested: Vec<String> = requested.iter().map(|s| s.to_string()).collect();
+            let outcome = super::target_platform(&requested, host)
+                .map(|platform| plan::format_platform(&platform))
+                .map_err(|error| match error {
+                    crate::BuildError::Platform { .. } => "Platform",
+                    crate::BuildError::ForeignPlatform { .. } => "ForeignPlatform",
+                    _ => "another error",
+                });
+            assert_eq!(
+                outcome.as_deref().map_err(|e| *e),
+                *expected,
+                "{requested:?}"
+            );
         }
     }
 }

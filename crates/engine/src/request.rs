@@ -29,6 +29,9 @@ pub struct BuildRequest {
     pub context: PathBuf,
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
+    /// `--platform` values (each may list several, comma-separated); only
+    /// the platform decant runs on is accepted.
+    pub platforms: Vec<String>,
     /// `--build-context name=value`, passed to the planner.
     pub named_contexts: BTreeMap<String, String>,
     /// `-t` names; tagged in the store only after every output succeeded.

@@ -42,6 +42,7 @@ pub use dockerfile::{CacheSharing, Mount, MountType};
 pub use dump::{dump_json, dump_text};
 pub use error::{Location, PlanError};
 pub use planner::{MAX_DEPENDENCY_DEPTH, plan};
+pub use platform::{format as format_platform, parse as parse_platform};
 
 /// What the caller wants built.
 #[derive(Debug, Clone)]

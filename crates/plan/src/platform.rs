@@ -4,7 +4,7 @@
 use oci::Platform;
 
 /// `os/arch[/variant]`.
-pub(crate) fn format(platform: &Platform) -> String {
+pub fn format(platform: &Platform) -> String {
     match &platform.variant {
         Some(v) if !v.is_empty() => format!("{}/{}/{}", platform.os, platform.architecture, v),
         _ => format!("{}/{}", platform.os, platform.architecture),
@@ -66,7 +66,7 @@ const KNOWN_OS: &[&str] = &[
 
 /// Parses `os[/arch[/variant]]` or a bare architecture; missing parts come
 /// from `default`.
-pub(crate) fn parse(spec: &str, default: &Platform) -> Result<Platform, String> {
+pub fn parse(spec: &str, default: &Platform) -> Result<Platform, String> {
     let lower = spec.to_ascii_lowercase();
     let parts: Vec<&str> = lower.split('/').collect();
     if parts.iter().any(|p| p.is_empty()) {
