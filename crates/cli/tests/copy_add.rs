@@ -333,6 +333,53 @@ fn named_contexts_local_dir_and_oci_layout() {
     assert_eq!((meta.uid(), meta.gid()), (0, 0));
 }
 
+/// `decant build link` where `link` is a symlink to the context directory
+/// walked the link itself: `COPY . /c/` failed ("cannot replace to
+/// directory") and the cache key covered none of the files. fsutil resolves
+/// the context directory first; so does decant now.
+#[test]
+fn context_given_as_a_symlink_is_followed() {
+    require!(root);
+    let dir = Dir::new(BIN, "symlink-context");
+    dir.create("real/f", "one\n");
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink("real", &link).expect("symlink");
+    let build = |context: &str, out: &str| {
+        let file = dir.outside().join("Dockerfile");
+        std::fs::write(&file, "FROM scratch\nCOPY . /c/\n").expect("write Dockerfile");
+        dir.command()
+            .args(["build", "--progress", "plain", "-f"])
+            .arg(&file)
+            .arg("--output")
+            .arg(format!(
+                "type=local,dest={}",
+                dir.outside().join(out).display()
+            ))
+            .arg(dir.path().join(context))
+            .run()
+    };
+    ok(&build("link", "out1"));
+    assert_eq!(
+        std::fs::read(dir.outside().join("out1/c/f")).expect("f"),
+        b"one\n"
+    );
+    dir.create("real/f", "two, longer\n");
+    ok(&build("link", "out2"));
+    assert_eq!(
+        std::fs::read(dir.outside().join("out2/c/f")).expect("f"),
+        b"two, longer\n",
+        "an edit behind the link invalidates the cache"
+    );
+    let output = build("real", "out3");
+    ok(&output);
+    let log = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("CACHED"),
+        "the directory and the link to it share the cache:\n{log}"
+    );
+}
+
 #[test]
 fn copy_link_ignores_the_destination() {
     require!(root);

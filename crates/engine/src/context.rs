@@ -90,6 +90,7 @@ impl Context {
     /// Reads the ignore file: `<Dockerfile>.dockerignore` beside the
     /// Dockerfile wins over `<context>/.dockerignore`, as in BuildKit.
     pub fn load(dir: &Path, dockerfile: &Path) -> Result<Context, BuildError> {
+        let dir = &real_dir(dir)?;
         let beside = dockerfile.file_name().map(|name| {
             let mut name = name.to_os_string();
             name.push(".dockerignore");
@@ -144,6 +145,7 @@ impl Context {
     /// `.dockerignore` applies, as BuildKit's dockerui `NamedContext` reads
     /// it from the context itself.
     pub fn load_named(dir: &Path) -> Result<Context, BuildError> {
+        let dir = &real_dir(dir)?;
         let path = dir.join(".dockerignore");
         let ignore = match fs::read_to_string(&path) {
             Ok(text) => Some(
@@ -165,10 +167,10 @@ impl Context {
     }
 
     /// The store's cache-index key of this context's checksum record. The
-    /// directory is canonicalised so that two spellings share one record.
+    /// directory is canonical (see [`real_dir`]), so that two spellings of
+    /// it share one record.
     fn record_key(&self) -> String {
-        let dir = fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        format!("context-checksums/v1 {}", dir.display())
+        format!("context-checksums/v1 {}", self.dir.display())
     }
 
     /// Loads the hashes remembered by earlier builds. A missing, unreadable
@@ -684,6 +686,18 @@ fn push_component(relative: &mut String, name: &[u8]) {
         relative.push('/');
     }
     relative.push_str(&String::from_utf8_lossy(name));
+}
+
+/// A context directory with every symlink in its path resolved, as
+/// fsutil's `Walk` resolves the directory it sends (`filepath.EvalSymlinks`):
+/// `decant build link`, where `link` points at a directory, builds that
+/// directory. Walked unresolved, the context's root was itself a symlink,
+/// so `COPY . /dst` failed and the cache key covered none of its files.
+fn real_dir(dir: &Path) -> Result<PathBuf, BuildError> {
+    fs::canonicalize(dir).map_err(|source| BuildError::ReadContext {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 fn join(prefix: &str, name: &str) -> String {
