@@ -197,6 +197,15 @@ pub enum Progress {
     Quiet,
 }
 
+/// `docker build --network`: `default` is decant's RUN network (the
+/// host's, as no bridge is set up without a daemon).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NetworkMode {
+    Default,
+    None,
+    Host,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     Text,
@@ -262,6 +271,9 @@ pub struct BuildArgs {
     /// Force the snapshot driver
     #[arg(long, env = "DECANT_SNAPSHOTTER", value_parser = ["overlay", "copy"])]
     pub snapshotter: Option<String>,
+    /// Network of RUN steps that do not set --network themselves
+    #[arg(long, value_enum, default_value = "default", value_name = "MODE")]
+    pub network: NetworkMode,
     /// Push the image to the registry of each -t name (as --output type=registry)
     #[arg(long)]
     pub push: bool,

@@ -417,6 +417,11 @@ fn request_from(
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
         platforms: args.platform.clone(),
+        network: match args.network {
+            crate::args::NetworkMode::Default => engine::NetworkMode::Default,
+            crate::args::NetworkMode::None => engine::NetworkMode::None,
+            crate::args::NetworkMode::Host => engine::NetworkMode::Host,
+        },
         named_contexts: key_values(&args.build_contexts, "--build-context")?,
         tags,
         outputs,

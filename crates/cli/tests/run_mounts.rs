@@ -1,5 +1,5 @@
-//! `RUN --mount` (bind, cache, tmpfs, secret, ssh), RUN heredoc scripts and
-//! cancellation, through the real `decant` binary over a busybox base from a
+//! `RUN --mount` (bind, cache, tmpfs, secret, ssh), the build's
+//! `--network`, RUN heredoc scripts and cancellation, through the real `decant` binary over a busybox base from a
 //! local registry.
 //!
 //! The mount cases are a table: a Dockerfile, context files, extra flags,
@@ -64,6 +64,27 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        // docker build --network=none: every RUN without its own --network
+        // sees only a loopback device; RUN --network=host still has the
+        // host's (which have more than `lo`).
+        name: "build-network-none-is-every-run-default",
+        dockerfile: "FROM busybox\n\
+            RUN tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' > /default-net\n\
+            RUN --network=default tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' > /also-none\n\
+            RUN --network=host sh -c 'test $(tail -n +3 /proc/net/dev | wc -l) -gt 1 && echo more > /host-net'\n",
+        files: &[],
+        args: &["--network", "none"],
+        env: &[],
+        expect: Expect::Tree {
+            files: &[
+                ("default-net", "lo\n"),
+                ("also-none", "lo\n"),
+                ("host-net", "more\n"),
+            ],
+            absent: &[],
+        },
+    },
     Case {
         name: "tmpfs-is-a-fresh-tmpfs-and-leaves-no-mount-point",
         dockerfile: "FROM busybox\n\

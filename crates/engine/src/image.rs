@@ -146,6 +146,7 @@ fn plan_options(request: &BuildRequest, platform: &Platform) -> Result<PlanOptio
         named_contexts,
         target_platform: platform.clone(),
         build_platform: platform.clone(),
+        network: request.network,
     })
 }
 

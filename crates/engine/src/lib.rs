@@ -56,6 +56,7 @@ pub use request::{BuildOutcome, BuildRequest, Output, SecretSource};
 
 pub use image::build;
 pub use image::plan_only;
+pub use plan::NetworkMode;
 
 /// The RUN helper's entry points, re-exported so that the CLI, which may only
 /// depend on `engine` and `oci`, can dispatch the hidden helper subcommand.

@@ -32,6 +32,8 @@ pub struct BuildRequest {
     /// `--platform` values (each may list several, comma-separated); only
     /// the platform decant runs on is accepted.
     pub platforms: Vec<String>,
+    /// `--network`: the network of a RUN that does not choose its own.
+    pub network: plan::NetworkMode,
     /// `--build-context name=value`, passed to the planner.
     pub named_contexts: BTreeMap<String, String>,
     /// `-t` names; tagged in the store only after every output succeeded.

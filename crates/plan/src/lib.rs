@@ -54,6 +54,9 @@ pub struct PlanOptions {
     pub named_contexts: BTreeMap<String, NamedContext>,
     pub target_platform: oci::Platform,
     pub build_platform: oci::Platform,
+    /// `--network`: the network of every RUN that does not choose its own
+    /// (BuildKit's force-network-mode).
+    pub network: NetworkMode,
 }
 
 impl PlanOptions {
@@ -65,6 +68,7 @@ impl PlanOptions {
             named_contexts: BTreeMap::new(),
             target_platform: oci::Platform::host(),
             build_platform: oci::Platform::host(),
+            network: NetworkMode::Default,
         }
     }
 }

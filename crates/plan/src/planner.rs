@@ -1181,8 +1181,10 @@ impl Planner<'_> {
             Op::Run(RunOp {
                 args,
                 mounts,
+                // BuildKit sets the build's network on every stage's state, so
+                // `RUN --network=default` takes it too.
                 network: match run.network {
-                    None | Some(dockerfile::NetworkMode::Default) => NetworkMode::Default,
+                    None | Some(dockerfile::NetworkMode::Default) => self.options.network,
                     Some(dockerfile::NetworkMode::None) => NetworkMode::None,
                     Some(dockerfile::NetworkMode::Host) => NetworkMode::Host,
                 },

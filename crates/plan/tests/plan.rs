@@ -75,6 +75,7 @@ fn options_from(text: &str) -> PlanOptions {
         named_contexts: BTreeMap::new(),
         target_platform: amd64(),
         build_platform: amd64(),
+        network: plan::NetworkMode::Default,
     };
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let (key, value) = line.split_once(' ').unwrap_or((line, ""));
@@ -101,6 +102,13 @@ fn options_from(text: &str) -> PlanOptions {
                     variant: parts.get(2).map(|v| v.to_string()),
                     os_version: None,
                 };
+            }
+            "network" => {
+                options.network = match value {
+                    "none" => plan::NetworkMode::None,
+                    "host" => plan::NetworkMode::Host,
+                    _ => plan::NetworkMode::Default,
+                }
             }
             other => panic!("unknown option {other}"),
         }
