@@ -271,6 +271,9 @@ pub struct BuildArgs {
     /// Force the snapshot driver
     #[arg(long, env = "DECANT_SNAPSHOTTER", value_parser = ["overlay", "copy"])]
     pub snapshotter: Option<String>,
+    /// Add a line to every RUN's /etc/hosts (repeatable): HOST:IP or HOST=IP
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
     /// Network of RUN steps that do not set --network themselves
     #[arg(long, value_enum, default_value = "default", value_name = "MODE")]
     pub network: NetworkMode,

@@ -339,6 +339,40 @@ fn parse_output(
     }
 }
 
+/// `--add-host HOST:IP` (or `HOST=IP`, as docker 25 also takes), as the
+/// docker CLI's `ValidateExtraHost` reads it: the name ends at the first
+/// `=` or else the first `:`, so an IPv6 address needs no brackets (they
+/// are allowed). `host-gateway` names the docker daemon's bridge gateway,
+/// which a daemonless build has no equivalent of.
+fn parse_extra_host(value: &str) -> Result<(String, std::net::IpAddr), UsageError> {
+    let invalid = |why: &str| {
+        usage(
+            format!("invalid --add-host {value:?}: {why}"),
+            Some("write --add-host NAME:IP, such as --add-host db:10.0.0.5"),
+        )
+    };
+    let (name, address) = value
+        .split_once('=')
+        .or_else(|| value.split_once(':'))
+        .ok_or_else(|| invalid("no address"))?;
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return Err(invalid("the name is empty or holds a space"));
+    }
+    if address == "host-gateway" {
+        return Err(invalid(
+            "host-gateway is the docker daemon's bridge gateway; decant runs without one",
+        ));
+    }
+    let bare = address
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(address);
+    let address = bare
+        .parse()
+        .map_err(|_| invalid("the address is not an IP address"))?;
+    Ok((name.to_string(), address))
+}
+
 fn request_from(
     global: &GlobalArgs,
     args: &BuildArgs,
@@ -417,6 +451,11 @@ fn request_from(
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
         platforms: args.platform.clone(),
+        extra_hosts: args
+            .add_host
+            .iter()
+            .map(|value| parse_extra_host(value))
+            .collect::<Result<_, _>>()?,
         network: match args.network {
             crate::args::NetworkMode::Default => engine::NetworkMode::Default,
             crate::args::NetworkMode::None => engine::NetworkMode::None,
@@ -447,4 +486,43 @@ fn request_from(
         cancel: Arc::new(AtomicBool::new(false)),
     };
     Ok((request, Settings { progress, push }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    /// The name and address a value gives, or a piece of its error.
+    type Parsed = Result<(&'static str, &'static str), &'static str>;
+
+    /// `--add-host` values and what they give.
+    const EXTRA_HOSTS: &[(&str, Parsed)] = &[
+        ("db:10.0.0.5", Ok(("db", "10.0.0.5"))),
+        ("db=10.0.0.5", Ok(("db", "10.0.0.5"))),
+        ("v6:2001:db8::1", Ok(("v6", "2001:db8::1"))),
+        ("v6=[2001:db8::1]", Ok(("v6", "2001:db8::1"))),
+        ("v6:[::1]", Ok(("v6", "::1"))),
+        ("db", Err("no address")),
+        (":10.0.0.5", Err("the name is empty")),
+        ("db:example.com", Err("not an IP address")),
+        ("db:", Err("not an IP address")),
+        ("gw:host-gateway", Err("host-gateway")),
+    ];
+
+    #[test]
+    fn add_host_values_read_as_the_docker_cli_reads_them() {
+        for (value, expected) in EXTRA_HOSTS {
+            let parsed = super::parse_extra_host(value);
+            match (expected, parsed) {
+                (Ok((name, address)), Ok(parsed)) => {
+                    let address: IpAddr = address.parse().expect("test address");
+                    assert_eq!(parsed, (name.to_string(), address), "{value}");
+                }
+                (Err(piece), Err(error)) => {
+                    assert!(error.message.contains(piece), "{value}: {}", error.message)
+                }
+                (expected, parsed) => panic!("{value}: expected {expected:?}, got {parsed:?}"),
+            }
+        }
+    }
 }

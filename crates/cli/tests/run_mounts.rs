@@ -1,5 +1,5 @@
 //! `RUN --mount` (bind, cache, tmpfs, secret, ssh), the build's
-//! `--network`, RUN heredoc scripts and cancellation, through the real `decant` binary over a busybox base from a
+//! `--network` and `--add-host`, RUN heredoc scripts and cancellation, through the real `decant` binary over a busybox base from a
 //! local registry.
 //!
 //! The mount cases are a table: a Dockerfile, context files, extra flags,
@@ -64,6 +64,36 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        // docker build --add-host: BuildKit's makeHostsFile appends
+        // `address<TAB>name` lines after the standard ones.
+        name: "add-host-lines-reach-every-run",
+        dockerfile: "FROM busybox\nRUN cat /etc/hosts > /hosts\n",
+        files: &[],
+        args: &[
+            "--add-host",
+            "db:10.0.0.5",
+            "--add-host",
+            "v6=[2001:db8::1]",
+        ],
+        env: &[],
+        expect: Expect::Tree {
+            files: &[(
+                "hosts",
+                "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+                 10.0.0.5\tdb\n2001:db8::1\tv6\n",
+            )],
+            absent: &[],
+        },
+    },
+    Case {
+        name: "add-host-host-gateway-is-refused",
+        dockerfile: "FROM busybox\nRUN true\n",
+        files: &[],
+        args: &["--add-host", "host.docker.internal:host-gateway"],
+        env: &[],
+        expect: Expect::Error("host-gateway is the docker daemon's bridge gateway"),
+    },
     Case {
         // docker build --network=none: every RUN without its own --network
         // sees only a loopback device; RUN --network=host still has the

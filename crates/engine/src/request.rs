@@ -34,6 +34,9 @@ pub struct BuildRequest {
     pub platforms: Vec<String>,
     /// `--network`: the network of a RUN that does not choose its own.
     pub network: plan::NetworkMode,
+    /// `--add-host`: `(name, address)` lines added to every RUN's
+    /// /etc/hosts.
+    pub extra_hosts: Vec<(String, std::net::IpAddr)>,
     /// `--build-context name=value`, passed to the planner.
     pub named_contexts: BTreeMap<String, String>,
     /// `-t` names; tagged in the store only after every output succeeded.

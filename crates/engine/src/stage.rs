@@ -377,6 +377,16 @@ impl StageBuilder<'_> {
             .field(format!("{:?}", step.state))
             .field(format!("{:?}", self.request.source_date_epoch));
         if let Op::Run(run) = &step.op {
+            // Part of the run's definition, as ExecOp's ExtraHosts is in
+            // BuildKit's; added only when given, so that other keys stay.
+            if !self.request.extra_hosts.is_empty() {
+                key.field("extra-hosts").list(
+                    self.request
+                        .extra_hosts
+                        .iter()
+                        .map(|(name, address)| format!("{name}={address}")),
+                );
+            }
             self.mount_inputs(step, run, built, &mut key)?;
         }
         if let Op::Copy(copy) = &step.op {
@@ -780,6 +790,7 @@ impl StageBuilder<'_> {
             cwd: step.state.workdir.clone(),
             user: step.state.user.clone().unwrap_or_default(),
             hostname: "buildkitsandbox".to_string(),
+            extra_hosts: self.request.extra_hosts.clone(),
             network: match run.network {
                 plan::NetworkMode::None => executor::Network::None,
                 _ => executor::Network::Host,

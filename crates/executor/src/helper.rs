@@ -92,7 +92,8 @@ fn helper(channel: &mut File) -> Result<i32, SetupError> {
         spec.hostname.clone()
     };
     let resolv = netconf::resolv_conf(host_resolv_conf(spec.network).as_deref(), spec.network);
-    let steps = mount_plan::plan(&spec, netconf::hosts_file(&hostname), resolv)?;
+    let hosts = netconf::hosts_file(&hostname, &spec.extra_hosts);
+    let steps = mount_plan::plan(&spec, hosts, resolv)?;
 
     let mut flags =
         UnshareFlags::NEWNS | UnshareFlags::NEWPID | UnshareFlags::NEWUTS | UnshareFlags::NEWIPC;

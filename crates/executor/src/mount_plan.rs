@@ -271,6 +271,7 @@ mod tests {
             cwd: "/".into(),
             user: String::new(),
             hostname: String::new(),
+            extra_hosts: vec![],
             network: Network::None,
             security: Security::Sandbox,
             mounts,

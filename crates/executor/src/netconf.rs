@@ -2,9 +2,15 @@
 
 use crate::spec::Network;
 
-/// BuildKit's `initHostsFile` (executor/oci/hosts.go).
-pub(crate) fn hosts_file(hostname: &str) -> String {
-    format!("127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+/// BuildKit's `makeHostsFile` (executor/oci/hosts.go): the standard
+/// entries, then one `address<TAB>name` line per `--add-host`, in order.
+pub(crate) fn hosts_file(hostname: &str, extra: &[(String, std::net::IpAddr)]) -> String {
+    let mut text =
+        format!("127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for (name, address) in extra {
+        text.push_str(&format!("{address}\t{name}\n"));
+    }
+    text
 }
 
 /// Google's public resolvers: what BuildKit's `TransformForLegacyNw` falls
@@ -68,8 +74,17 @@ mod tests {
     #[test]
     fn hosts_like_buildkit() {
         assert_eq!(
-            hosts_file("buildkitsandbox"),
+            hosts_file("buildkitsandbox", &[]),
             "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        );
+        let extra = [
+            ("db".to_string(), "10.0.0.5".parse().expect("ipv4")),
+            ("v6".to_string(), "2001:db8::1".parse().expect("ipv6")),
+        ];
+        assert_eq!(
+            hosts_file("buildkitsandbox", &extra),
+            "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+             10.0.0.5\tdb\n2001:db8::1\tv6\n"
         );
     }
 

@@ -26,6 +26,8 @@ pub struct RunSpec {
     pub user: String,
     /// Empty means [`crate::DEFAULT_HOSTNAME`].
     pub hostname: String,
+    /// `--add-host` entries, `(name, address)`, appended to /etc/hosts.
+    pub extra_hosts: Vec<(String, std::net::IpAddr)>,
     pub network: Network,
     /// BuildKit's `RUN --security`: sandbox (the default) or insecure.
     pub security: Security,

@@ -84,6 +84,7 @@ impl BusyboxRoot {
             cwd: "/".into(),
             user: String::new(),
             hostname: String::new(),
+            extra_hosts: vec![],
             network: Network::Host,
             security: Security::Sandbox,
             mounts: vec![],
