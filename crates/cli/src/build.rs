@@ -2,7 +2,7 @@
 //! runs it and reports the outcome.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -203,6 +203,61 @@ pub struct Settings {
     pub progress: Progress,
     /// Names to push after a successful build (`--push`, `type=registry`).
     pub push: Vec<String>,
+    /// The empty context of `decant build -`, removed when the build ends.
+    pub _empty_context: Option<EmptyContext>,
+}
+
+/// An empty directory standing in for the context of `decant build -`,
+/// whose Dockerfile comes on standard input with no context, as
+/// `docker build -` takes it.
+pub struct EmptyContext(PathBuf);
+
+impl EmptyContext {
+    fn create() -> Result<EmptyContext, UsageError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!(
+            "decant-empty-context-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir(&dir).map_err(|e| {
+            usage(
+                format!("cannot create an empty context at {}: {e}", dir.display()),
+                Some("set TMPDIR to a writable directory"),
+            )
+        })?;
+        Ok(EmptyContext(dir))
+    }
+}
+
+impl Drop for EmptyContext {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Standard input, read whole: a Dockerfile given as `-f -` or as the
+/// context `-`.
+fn read_stdin_dockerfile() -> Result<String, UsageError> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| {
+        usage(
+            format!("cannot read the Dockerfile from standard input: {e}"),
+            None,
+        )
+    })?;
+    // docker build - also takes a tar or gzip archive as the context; the
+    // ustar magic sits at offset 257, gzip's in the first two bytes.
+    if bytes.starts_with(&[0x1f, 0x8b]) || bytes.get(257..262) == Some(b"ustar") {
+        return Err(usage(
+            "a context archive on standard input is not supported by decant yet",
+            Some("extract it and pass the directory: decant build DIR"),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| usage("the Dockerfile on standard input is not UTF-8 text", None))
 }
 
 fn key_values(values: &[String], what: &str) -> Result<BTreeMap<String, String>, UsageError> {
@@ -388,11 +443,33 @@ fn request_from(
             Some("see `decant build --help` for the flags decant supports"),
         ));
     }
-    let context = args.context.clone();
-    let dockerfile = args
-        .file
-        .clone()
-        .unwrap_or_else(|| context.join("Dockerfile"));
+    let stdin = Path::new("-");
+    let from_stdin = args.file.as_deref() == Some(stdin);
+    let mut empty_context = None;
+    let context = if args.context == stdin {
+        if from_stdin {
+            return Err(usage(
+                "-f - and the context - both read standard input",
+                Some("give the context as a directory: decant build -f - DIR"),
+            ));
+        }
+        let empty = EmptyContext::create()?;
+        let dir = empty.0.clone();
+        empty_context = Some(empty);
+        dir
+    } else {
+        args.context.clone()
+    };
+    let (dockerfile, dockerfile_text) = if from_stdin || args.context == stdin {
+        // Named so in messages (`<stdin>:3:1`); there is no file to read.
+        (PathBuf::from("<stdin>"), Some(read_stdin_dockerfile()?))
+    } else {
+        let file = args
+            .file
+            .clone()
+            .unwrap_or_else(|| context.join("Dockerfile"));
+        (file, None)
+    };
     let mut compression = None;
     let mut push = Vec::new();
     let mut outputs = args
@@ -447,6 +524,7 @@ fn request_from(
     };
     let request = engine::BuildRequest {
         dockerfile,
+        dockerfile_text,
         context,
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
@@ -485,7 +563,12 @@ fn request_from(
         secrets: parse_secrets(&args.secret)?,
         cancel: Arc::new(AtomicBool::new(false)),
     };
-    Ok((request, Settings { progress, push }))
+    let settings = Settings {
+        progress,
+        push,
+        _empty_context: empty_context,
+    };
+    Ok((request, settings))
 }
 
 #[cfg(test)]

@@ -88,13 +88,14 @@ struct Sums {
 
 impl Context {
     /// Reads the ignore file: `<Dockerfile>.dockerignore` beside the
-    /// Dockerfile wins over `<context>/.dockerignore`, as in BuildKit.
-    pub fn load(dir: &Path, dockerfile: &Path) -> Result<Context, BuildError> {
+    /// Dockerfile (when it is a file) wins over `<context>/.dockerignore`,
+    /// as in BuildKit.
+    pub fn load(dir: &Path, dockerfile: Option<&Path>) -> Result<Context, BuildError> {
         let dir = &real_dir(dir)?;
-        let beside = dockerfile.file_name().map(|name| {
-            let mut name = name.to_os_string();
+        let beside = dockerfile.and_then(|dockerfile| {
+            let mut name = dockerfile.file_name()?.to_os_string();
             name.push(".dockerignore");
-            dockerfile.with_file_name(name)
+            Some(dockerfile.with_file_name(name))
         });
         let candidates = beside.into_iter().chain([dir.join(".dockerignore")]);
         let mut ignore = None;
@@ -811,7 +812,7 @@ mod tests {
     /// A context whose every hash counts as durable, as if its files were
     /// old, so that the cache path is exercised on freshly written files.
     fn context(dir: &Path, store: &store::Store) -> Context {
-        let mut context = Context::load(dir, &dir.join("Dockerfile")).expect("load");
+        let mut context = Context::load(dir, Some(&dir.join("Dockerfile"))).expect("load");
         context.sums().trusted_before = (i64::MAX, 0);
         context.load_checksum_cache(store);
         context
@@ -886,7 +887,8 @@ mod tests {
         let store_dir = tempfile::tempdir().expect("tempdir");
         let store = store::Store::open(store_dir.path()).expect("store");
         // Files written just now are newer than the racy margin allows.
-        let mut first = Context::load(dir.path(), &dir.path().join("Dockerfile")).expect("load");
+        let mut first =
+            Context::load(dir.path(), Some(&dir.path().join("Dockerfile"))).expect("load");
         first.load_checksum_cache(&store);
         key(&first);
         first.save_checksum_cache(&store).expect("save");

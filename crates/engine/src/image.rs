@@ -54,11 +54,15 @@ impl plan::BaseResolver for OfflineResolver {
 }
 
 fn read_and_parse(request: &BuildRequest) -> Result<(String, dockerfile::Dockerfile), BuildError> {
-    let text =
-        fs::read_to_string(&request.dockerfile).map_err(|source| BuildError::ReadDockerfile {
-            path: request.dockerfile.clone(),
-            source,
-        })?;
+    let text = match &request.dockerfile_text {
+        Some(text) => text.clone(),
+        None => fs::read_to_string(&request.dockerfile).map_err(|source| {
+            BuildError::ReadDockerfile {
+                path: request.dockerfile.clone(),
+                source,
+            }
+        })?,
+    };
     let ast = dockerfile::parse(&text).map_err(|diagnostic| BuildError::Parse {
         path: request.dockerfile.clone(),
         text: text.clone(),
@@ -206,7 +210,11 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         &options,
         &mut RegistryResolver { images: &images },
     )?;
-    let mut context = Context::load(&request.context, &request.dockerfile)?;
+    let dockerfile_file = request
+        .dockerfile_text
+        .is_none()
+        .then_some(request.dockerfile.as_path());
+    let mut context = Context::load(&request.context, dockerfile_file)?;
     context.load_checksum_cache(&store);
     // Detection mounts a test overlay, so it waits until a step needs a
     // snapshot: a build served entirely from the cache mounts nothing.

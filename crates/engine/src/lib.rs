@@ -80,7 +80,7 @@ pub mod bench {
         sources: &[String],
         store_root: Option<&Path>,
     ) -> Result<oci::Digest, BuildError> {
-        let mut context = Context::load(dir, &dir.join("Dockerfile"))?;
+        let mut context = Context::load(dir, Some(&dir.join("Dockerfile")))?;
         let store = store_root
             .map(|root| {
                 store::Store::open(root).map_err(|source| BuildError::Store {

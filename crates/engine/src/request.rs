@@ -23,8 +23,13 @@ pub enum Output {
 /// Everything `decant build` was told.
 #[derive(Clone, Debug)]
 pub struct BuildRequest {
-    /// The Dockerfile to read.
+    /// The Dockerfile to read; with `dockerfile_text`, only its name in
+    /// messages.
     pub dockerfile: PathBuf,
+    /// The Dockerfile's text when it did not come from a file (`-f -`,
+    /// standard input). No `<Dockerfile>.dockerignore` applies then, as in
+    /// docker, only the context's own `.dockerignore`.
+    pub dockerfile_text: Option<String>,
     /// The build context directory.
     pub context: PathBuf,
     pub build_args: BTreeMap<String, String>,

@@ -304,6 +304,12 @@ impl StageBuilder<'_> {
     /// Names "this step of this stage of this Dockerfile" across builds, for
     /// explaining cache misses.
     fn step_identity(&self, label: &str, index: usize) -> String {
+        if self.request.dockerfile_text.is_some() {
+            // A Dockerfile from standard input has no path of its own.
+            let context = std::fs::canonicalize(&self.request.context)
+                .unwrap_or_else(|_| self.request.context.clone());
+            return format!("explain stdin {} {label} {index}", context.display());
+        }
         let dockerfile = std::fs::canonicalize(&self.request.dockerfile)
             .unwrap_or_else(|_| self.request.dockerfile.clone());
         format!("explain {} {label} {index}", dockerfile.display())

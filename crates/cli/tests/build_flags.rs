@@ -1,0 +1,186 @@
+//! docker build flags through the real binary, with stages that start
+//! `FROM scratch` and no RUN, so that neither root nor a registry is
+//! needed:
+//! - `--platform`: a build for the platform decant runs on (named in any
+//!   spelling docker accepts, or `local`) is an ordinary build; any other
+//!   platform is refused with a hint, never built for the wrong one.
+//! - `-f -` and the context `-`: the Dockerfile on standard input, with a
+//!   context directory or with none.
+
+use testkit::Dir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_decant");
+
+const DOCKERFILE: &str = "\
+FROM scratch
+ARG TARGETPLATFORM
+LABEL built-for=$TARGETPLATFORM
+";
+
+/// The host's architecture in the OCI (Go) spelling.
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+#[test]
+fn platform_flag_builds_for_the_host_and_refuses_others() {
+    let host = format!("linux/{}", host_arch());
+    let foreign = if host_arch() == "amd64" {
+        "linux/arm64"
+    } else {
+        "linux/amd64"
+    };
+    let planned = format!("platform {host}");
+    let refused = format!("--platform {foreign}: decant builds for {host}");
+    let both = format!("{host},{foreign}");
+    // (extra arguments, succeeds, text expected in stdout + stderr)
+    let cases: Vec<(Vec<&str>, bool, &str)> = vec![
+        (vec!["--print-plan"], true, &planned),
+        (vec!["--print-plan", "--platform", "local"], true, &planned),
+        (vec!["--print-plan", "--platform", &host], true, &planned),
+        (
+            vec!["--print-plan", "--platform", host_arch()],
+            true,
+            &planned,
+        ),
+        (vec!["--print-plan", "--platform", foreign], false, &refused),
+        (vec!["--print-plan", "--platform", &both], false, &refused),
+        (
+            vec!["--print-plan", "--platform", "windows/amd64"],
+            false,
+            "hint: leave out --platform",
+        ),
+        (
+            vec!["--print-plan", "--platform", "linux//"],
+            false,
+            "invalid platform \"linux//\"",
+        ),
+        (
+            vec!["-o", "type=oci,tar=false,dest=out", "--platform", &host],
+            true,
+            "",
+        ),
+        (
+            vec!["-o", "type=oci,tar=false,dest=out", "--platform", foreign],
+            false,
+            &refused,
+        ),
+    ];
+    for (n, (extra, succeeds, expected)) in cases.iter().enumerate() {
+        let dir = Dir::new(BIN, &format!("platform-{n}"));
+        dir.create("Dockerfile", DOCKERFILE);
+        let output = dir.command().arg("build").args(extra).arg(".").run();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.success(), *succeeds, "{extra:?}:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{extra:?}: {expected:?} not in\n{text}"
+        );
+        if *succeeds && extra.contains(&"-o") {
+            assert!(
+                dir.path().join("out/index.json").exists(),
+                "{extra:?}: no image written"
+            );
+        }
+        if !*succeeds {
+            assert!(
+                !dir.path().join("out").exists(),
+                "{extra:?}: a refused build wrote an output"
+            );
+        }
+    }
+}
+
+/// One `decant build` with a Dockerfile on standard input.
+struct StdinCase {
+    /// Arguments after `build`.
+    args: &'static [&'static str],
+    dockerfile: &'static str,
+    succeeds: bool,
+    /// Text expected in stdout + stderr.
+    output: &'static str,
+    /// A file expected in the output directory `out`, copied from the
+    /// context file `from-context`.
+    copied: Option<&'static str>,
+}
+
+const STDIN_CASES: &[StdinCase] = &[
+    StdinCase {
+        args: &["-f", "-", "-o", "type=local,dest=out", "."],
+        dockerfile: "FROM scratch\nCOPY from-context /copied\n",
+        succeeds: true,
+        output: "",
+        copied: Some("copied"),
+    },
+    StdinCase {
+        args: &["-o", "type=local,dest=out", "-"],
+        dockerfile: "FROM scratch\nLABEL no=context\n",
+        succeeds: true,
+        output: "",
+        copied: None,
+    },
+    StdinCase {
+        args: &["-o", "type=local,dest=out", "-"],
+        dockerfile: "FROM scratch\nCOPY from-context /copied\n",
+        succeeds: false,
+        output: "<stdin>:2: COPY from-context /copied",
+        copied: None,
+    },
+    StdinCase {
+        args: &["-f", "-", "--print-plan", "."],
+        dockerfile: "FROM scratch\nRUNX true\n",
+        succeeds: false,
+        output: "<stdin>:2:1: unknown instruction: RUNX",
+        copied: None,
+    },
+    StdinCase {
+        args: &["-f", "-", "-"],
+        dockerfile: "FROM scratch\n",
+        succeeds: false,
+        output: "both read standard input",
+        copied: None,
+    },
+];
+
+#[test]
+fn dockerfile_from_standard_input() {
+    for (n, case) in STDIN_CASES.iter().enumerate() {
+        let args = case.args;
+        let dir = Dir::new(BIN, &format!("stdin-{n}"));
+        dir.create("from-context", "context file\n");
+        // A Dockerfile in the context that must not be the one read.
+        dir.create("Dockerfile", "FROM scratch\nLABEL wrong=file\n");
+        let output = dir
+            .command()
+            .arg("build")
+            .args(args)
+            .stdin(case.dockerfile.as_bytes().to_vec())
+            .run();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.success(), case.succeeds, "{args:?}:\n{text}");
+        assert!(
+            text.contains(case.output),
+            "{args:?}: {:?} not in\n{text}",
+            case.output
+        );
+        if let Some(file) = case.copied {
+            assert_eq!(
+                dir.read(format!("out/{file}")),
+                b"context file\n",
+                "{args:?}"
+            );
+        }
+    }
+}
