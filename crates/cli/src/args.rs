@@ -286,11 +286,119 @@ pub struct BuildArgs {
     /// Expose a secret to `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR
     #[arg(long, value_name = "id=ID,src=PATH|env=VAR")]
     pub secret: Vec<String>,
-    /// docker build flags that decant does not support yet; refused with a message
+    /// Accepted for buildx scripts: every image built with -t is in decant's store
+    #[arg(long)]
+    pub load: bool,
+    #[command(flatten)]
+    pub docker: DockerFlags,
+}
+
+/// `docker buildx build` flags that decant does not take as its own, so
+/// that they get a message instead of clap's "unexpected argument": the
+/// ones decant cannot honour yet are refused, and the legacy-builder flags
+/// that buildx itself accepts and ignores (hidden, in its build command)
+/// are ignored with a warning.
+#[derive(Args, Debug)]
+pub struct DockerFlags {
     #[arg(long, hide = true, value_name = "VALUE")]
-    pub ssh: Vec<String>,
+    ssh: Vec<String>,
     #[arg(long = "cache-from", hide = true, value_name = "VALUE")]
-    pub cache_from: Vec<String>,
+    cache_from: Vec<String>,
     #[arg(long = "cache-to", hide = true, value_name = "VALUE")]
-    pub cache_to: Vec<String>,
+    cache_to: Vec<String>,
+    #[arg(long = "shm-size", hide = true, value_name = "VALUE")]
+    shm_size: Option<String>,
+    #[arg(long, hide = true, value_name = "VALUE")]
+    ulimit: Vec<String>,
+    #[arg(long = "cgroup-parent", hide = true, value_name = "VALUE")]
+    cgroup_parent: Option<String>,
+    #[arg(long, hide = true, value_name = "VALUE")]
+    attest: Vec<String>,
+    #[arg(long, hide = true, value_name = "VALUE", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    sbom: Option<String>,
+    #[arg(long, hide = true, value_name = "VALUE", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    provenance: Option<String>,
+    #[arg(long, hide = true, value_name = "VALUE")]
+    annotation: Vec<String>,
+    #[arg(long, hide = true, value_name = "VALUE")]
+    builder: Option<String>,
+    #[arg(long, hide = true, value_name = "VALUE")]
+    call: Option<String>,
+    #[arg(long, hide = true)]
+    check: bool,
+    // Accepted and ignored by buildx: they configured the legacy builder.
+    #[arg(long, hide = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    rm: Option<String>,
+    #[arg(long = "force-rm", hide = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    force_rm: Option<String>,
+    #[arg(long, hide = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    compress: Option<String>,
+    #[arg(long, hide = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    squash: Option<String>,
+    #[arg(long, hide = true, value_name = "VALUE")]
+    isolation: Option<String>,
+    #[arg(long = "security-opt", hide = true, value_name = "VALUE")]
+    security_opt: Vec<String>,
+    #[arg(short = 'm', long, hide = true, value_name = "VALUE")]
+    memory: Option<String>,
+    #[arg(long = "memory-swap", hide = true, value_name = "VALUE")]
+    memory_swap: Option<String>,
+    #[arg(short = 'c', long = "cpu-shares", hide = true, value_name = "VALUE")]
+    cpu_shares: Option<String>,
+    #[arg(long = "cpu-period", hide = true, value_name = "VALUE")]
+    cpu_period: Option<String>,
+    #[arg(long = "cpu-quota", hide = true, value_name = "VALUE")]
+    cpu_quota: Option<String>,
+    #[arg(long = "cpuset-cpus", hide = true, value_name = "VALUE")]
+    cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems", hide = true, value_name = "VALUE")]
+    cpuset_mems: Option<String>,
+}
+
+impl DockerFlags {
+    /// The first given flag that decant cannot honour yet. `--sbom=false`
+    /// and `--provenance=false` ask for what decant does anyway (it writes
+    /// no attestations), so only other values are refused.
+    pub fn refused(&self) -> Option<&'static str> {
+        let attestation = |value: &Option<String>| value.as_deref().is_some_and(|v| v != "false");
+        [
+            (!self.ssh.is_empty(), "--ssh"),
+            (!self.cache_from.is_empty(), "--cache-from"),
+            (!self.cache_to.is_empty(), "--cache-to"),
+            (self.shm_size.is_some(), "--shm-size"),
+            (!self.ulimit.is_empty(), "--ulimit"),
+            (self.cgroup_parent.is_some(), "--cgroup-parent"),
+            (!self.attest.is_empty(), "--attest"),
+            (attestation(&self.sbom), "--sbom"),
+            (attestation(&self.provenance), "--provenance"),
+            (!self.annotation.is_empty(), "--annotation"),
+            (self.builder.is_some(), "--builder"),
+            (self.call.is_some(), "--call"),
+            (self.check, "--check"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    /// The given flags that have no effect, as in buildx.
+    pub fn ignored(&self) -> Vec<&'static str> {
+        [
+            (self.rm.is_some(), "--rm"),
+            (self.force_rm.is_some(), "--force-rm"),
+            (self.compress.is_some(), "--compress"),
+            (self.squash.is_some(), "--squash"),
+            (self.isolation.is_some(), "--isolation"),
+            (!self.security_opt.is_empty(), "--security-opt"),
+            (self.memory.is_some(), "--memory"),
+            (self.memory_swap.is_some(), "--memory-swap"),
+            (self.cpu_shares.is_some(), "--cpu-shares"),
+            (self.cpu_period.is_some(), "--cpu-period"),
+            (self.cpu_quota.is_some(), "--cpu-quota"),
+            (self.cpuset_cpus.is_some(), "--cpuset-cpus"),
+            (self.cpuset_mems.is_some(), "--cpuset-mems"),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect()
+    }
 }

@@ -432,15 +432,20 @@ fn request_from(
     global: &GlobalArgs,
     args: &BuildArgs,
 ) -> Result<(engine::BuildRequest, Settings), UsageError> {
-    let unsupported = [
-        (!args.ssh.is_empty(), "--ssh"),
-        (!args.cache_from.is_empty(), "--cache-from"),
-        (!args.cache_to.is_empty(), "--cache-to"),
-    ];
-    if let Some((_, flag)) = unsupported.iter().find(|(given, _)| *given) {
+    if let Some(flag) = args.docker.refused() {
+        let hint = if flag == "--sbom" || flag == "--provenance" {
+            "decant writes no attestations: leave the flag out, or give it =false"
+        } else {
+            "see `decant build --help` for the flags decant supports"
+        };
         return Err(usage(
             format!("{flag} is not supported by decant yet"),
-            Some("see `decant build --help` for the flags decant supports"),
+            Some(hint),
+        ));
+    }
+    for flag in args.docker.ignored() {
+        report::warning(&format!(
+            "{flag} has no effect with BuildKit or decant (the legacy builder's flag); ignored"
         ));
     }
     let stdin = Path::new("-");
@@ -492,6 +497,14 @@ fn request_from(
         if !tags.contains(name) {
             tags.push(name.clone());
         }
+    }
+    // buildx's --load puts the image in docker's store. decant's store
+    // holds every image built with -t, whatever the other outputs, and
+    // keeps images by name only: an untagged one would be unreachable.
+    if args.load && args.tags.is_empty() {
+        report::warning(
+            "--load stores nothing without a name: decant's store keeps images by their -t names",
+        );
     }
     if outputs.is_empty() && !args.tags.is_empty() {
         outputs.push(engine::Output::Image);

@@ -6,6 +6,10 @@ pub fn message(text: &str) {
     eprintln!("error: {text}");
 }
 
+pub fn warning(text: &str) {
+    eprintln!("warning: {text}");
+}
+
 pub fn usage_error(error: &UsageError) {
     eprintln!("error: {}", error.message);
     if let Some(hint) = &error.hint {

@@ -6,6 +6,10 @@
 //!   platform is refused with a hint, never built for the wrong one.
 //! - `-f -` and the context `-`: the Dockerfile on standard input, with a
 //!   context directory or with none.
+//! - buildx's other flags: `--load` is accepted (a `-t` image is always
+//!   in decant's store, and without `-t` it warns); flags decant cannot
+//!   honour yet are refused with a message; the legacy builder's flags,
+//!   which buildx accepts and ignores, are ignored with a warning.
 
 use testkit::Dir;
 
@@ -183,4 +187,96 @@ fn dockerfile_from_standard_input() {
             );
         }
     }
+}
+
+/// (arguments after `build`, succeeds, text expected in stdout + stderr,
+/// text that must not be there)
+const DOCKER_FLAGS: &[(&[&str], bool, &str, &str)] = &[
+    (
+        &["--rm", "--force-rm=false", "-m", "1g", "--squash"],
+        true,
+        "warning: --rm has no effect with BuildKit or decant",
+        "error",
+    ),
+    (
+        &["--load"],
+        true,
+        "warning: --load stores nothing without a name",
+        "error",
+    ),
+    (&["--provenance=false", "--sbom=false"], true, "", "warning"),
+    (
+        &["--provenance"],
+        false,
+        "hint: decant writes no attestations",
+        "sha256:",
+    ),
+    (
+        &["--shm-size", "1g"],
+        false,
+        "error: --shm-size is not supported by decant yet",
+        "sha256:",
+    ),
+    (
+        &["--ssh", "default"],
+        false,
+        "error: --ssh is not supported by decant yet",
+        "sha256:",
+    ),
+    (
+        &["--cache-from", "type=registry,ref=x"],
+        false,
+        "error: --cache-from is not supported by decant yet",
+        "sha256:",
+    ),
+];
+
+#[test]
+fn docker_flags_are_honoured_refused_or_ignored_aloud() {
+    for (n, (args, succeeds, expected, absent)) in DOCKER_FLAGS.iter().enumerate() {
+        let dir = Dir::new(BIN, &format!("docker-flags-{n}"));
+        dir.create("Dockerfile", "FROM scratch\nLABEL a=b\n");
+        let output = dir
+            .command()
+            .args(["build", "-o", "type=oci,tar=false,dest=out"])
+            .args(*args)
+            .arg(".")
+            .run();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.success(), *succeeds, "{args:?}:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{args:?}: {expected:?} not in\n{text}"
+        );
+        assert!(!text.contains(absent), "{args:?}: {absent:?} in\n{text}");
+    }
+}
+
+#[test]
+fn load_with_a_name_stores_the_image() {
+    let dir = Dir::new(BIN, "load");
+    dir.create("Dockerfile", "FROM scratch\nLABEL a=b\n");
+    let output = dir
+        .command()
+        .args([
+            "build",
+            "--load",
+            "-o",
+            "type=oci,tar=false,dest=out",
+            "-t",
+            "loaded:1",
+            ".",
+        ])
+        .run();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        dir.path().join("out/index.json").exists(),
+        "the -o output too"
+    );
+    let images = dir.command().arg("images").stdout();
+    assert!(images.contains("loaded"), "{images}");
 }
