@@ -84,7 +84,6 @@ struct State {
     deps: BTreeSet<usize>,
     platform: Platform,
     own_onbuild: Vec<String>,
-    ssh_mounts: usize,
 }
 
 impl State {
@@ -646,7 +645,6 @@ impl Planner<'_> {
                     deps: BTreeSet::new(),
                     platform: done.stage.platform.clone(),
                     own_onbuild: Vec::new(),
-                    ssh_mounts: 0,
                 };
                 (
                     Base::Stage(StageId(parent)),
@@ -779,7 +777,6 @@ impl Planner<'_> {
             deps: BTreeSet::new(),
             platform: platform.clone(),
             own_onbuild: Vec::new(),
-            ssh_mounts: 0,
         }
     }
 
@@ -1126,6 +1123,9 @@ impl Planner<'_> {
             args = shell;
         }
         let mut mounts = Vec::new();
+        // BuildKit numbers a RUN's ssh sockets from 0 in each RUN (llb
+        // ExecOp: `/run/buildkit/ssh_agent.<i>`).
+        let mut ssh_mounts = 0;
         for spec in &run.mounts {
             let lexer = self.lexer;
             let env = state.env.clone();
@@ -1159,10 +1159,9 @@ impl Planner<'_> {
                         mount.id = Some("default".to_string());
                     }
                     if mount.target.is_none() {
-                        mount.target =
-                            Some(format!("/run/buildkit/ssh_agent.{}", state.ssh_mounts));
+                        mount.target = Some(format!("/run/buildkit/ssh_agent.{ssh_mounts}"));
                     }
-                    state.ssh_mounts += 1;
+                    ssh_mounts += 1;
                 }
                 _ => {}
             }
