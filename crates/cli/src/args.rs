@@ -283,6 +283,9 @@ pub struct BuildArgs {
     /// Target platform, os/arch[/variant] or `local`: only the platform decant runs on (others need emulation)
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Vec<String>,
+    /// Forward an ssh-agent to `RUN --mount=type=ssh` (repeatable): ID (the agent at SSH_AUTH_SOCK) or ID=SOCKET
+    #[arg(long, value_name = "ID[=SOCKET]")]
+    pub ssh: Vec<String>,
     /// Expose a secret to `RUN --mount=type=secret` (repeatable): id=ID,src=FILE or id=ID,env=VAR
     #[arg(long, value_name = "id=ID,src=PATH|env=VAR")]
     pub secret: Vec<String>,
@@ -300,8 +303,6 @@ pub struct BuildArgs {
 /// are ignored with a warning.
 #[derive(Args, Debug)]
 pub struct DockerFlags {
-    #[arg(long, hide = true, value_name = "VALUE")]
-    ssh: Vec<String>,
     #[arg(long = "cache-from", hide = true, value_name = "VALUE")]
     cache_from: Vec<String>,
     #[arg(long = "cache-to", hide = true, value_name = "VALUE")]
@@ -362,7 +363,6 @@ impl DockerFlags {
     pub fn refused(&self) -> Option<&'static str> {
         let attestation = |value: &Option<String>| value.as_deref().is_some_and(|v| v != "false");
         [
-            (!self.ssh.is_empty(), "--ssh"),
             (!self.cache_from.is_empty(), "--cache-from"),
             (!self.cache_to.is_empty(), "--cache-to"),
             (self.shm_size.is_some(), "--shm-size"),

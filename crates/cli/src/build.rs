@@ -153,6 +153,77 @@ const EXIT_CANCELLED: u8 = 130;
 /// `--secret` values, as buildx parses them: `id=ID` with `src=PATH`
 /// (`source=`) or `env=VAR`, `type=file|env` optional; with neither source,
 /// the environment variable named like the id.
+/// `--ssh ID[=SOCKET]`, as buildx writes it: without a path the id
+/// forwards the agent at `SSH_AUTH_SOCK`. buildx also takes private key
+/// files, serving them from an agent of its own; decant forwards agents
+/// only, so a key file is refused with the way to load it into one.
+fn parse_ssh(
+    values: &[String],
+    auth_sock: Option<std::ffi::OsString>,
+) -> Result<BTreeMap<String, PathBuf>, UsageError> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut agents = BTreeMap::new();
+    for value in values {
+        let (id, paths) = match value.split_once('=') {
+            Some((id, paths)) => (id, Some(paths)),
+            None => (value.as_str(), None),
+        };
+        if id.is_empty() {
+            return Err(usage(
+                format!("invalid --ssh {value:?}: no id"),
+                Some("write --ssh default, or --ssh ID=SOCKET"),
+            ));
+        }
+        let socket = match paths {
+            Some(paths) if paths.contains(',') => {
+                return Err(usage(
+                    format!(
+                        "--ssh {value}: several sockets or keys for one id are not supported by decant yet"
+                    ),
+                    Some("load the keys into one ssh-agent (ssh-add) and forward it"),
+                ));
+            }
+            Some(path) => PathBuf::from(path),
+            None => match auth_sock.as_ref().filter(|sock| !sock.is_empty()) {
+                Some(sock) => PathBuf::from(sock),
+                None => {
+                    return Err(usage(
+                        format!(
+                            "--ssh {id} forwards the ssh-agent at SSH_AUTH_SOCK, which is not set"
+                        ),
+                        Some(
+                            "start one (eval $(ssh-agent); ssh-add), or give the socket: --ssh ID=SOCKET",
+                        ),
+                    ));
+                }
+            },
+        };
+        let kind = std::fs::metadata(&socket).map(|meta| meta.file_type());
+        match kind {
+            Ok(kind) if kind.is_socket() => {}
+            Ok(_) => {
+                return Err(usage(
+                    format!(
+                        "--ssh {value}: {} is not an ssh-agent socket; key files are not supported by decant yet",
+                        socket.display()
+                    ),
+                    Some(
+                        "load the key into an agent (eval $(ssh-agent); ssh-add KEY) and pass --ssh ID",
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(usage(
+                    format!("--ssh {value}: cannot use {}: {e}", socket.display()),
+                    Some("check SSH_AUTH_SOCK, or the socket given as --ssh ID=SOCKET"),
+                ));
+            }
+        }
+        agents.insert(id.to_string(), socket);
+    }
+    Ok(agents)
+}
+
 fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, engine::SecretSource>, UsageError> {
     let mut secrets = BTreeMap::new();
     for value in values {
@@ -574,6 +645,7 @@ fn request_from(
         source_date_epoch,
         snapshotter: args.snapshotter.clone(),
         secrets: parse_secrets(&args.secret)?,
+        ssh: parse_ssh(&args.ssh, std::env::var_os("SSH_AUTH_SOCK"))?,
         cancel: Arc::new(AtomicBool::new(false)),
     };
     let settings = Settings {
@@ -613,6 +685,72 @@ mod tests {
                 (Ok((name, address)), Ok(parsed)) => {
                     let address: IpAddr = address.parse().expect("test address");
                     assert_eq!(parsed, (name.to_string(), address), "{value}");
+                }
+                (Err(piece), Err(error)) => {
+                    assert!(error.message.contains(piece), "{value}: {}", error.message)
+                }
+                (expected, parsed) => panic!("{value}: expected {expected:?}, got {parsed:?}"),
+            }
+        }
+    }
+
+    /// The id and socket an `--ssh` value forwards, or a piece of its error.
+    type Forwarded<'a> = Result<(&'a str, &'a str), &'a str>;
+
+    #[test]
+    fn ssh_values_forward_agent_sockets_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("agent.sock");
+        let _agent = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+        let key = dir.path().join("id_ed25519");
+        std::fs::write(&key, "-----BEGIN OPENSSH PRIVATE KEY-----\n").expect("key");
+        let socket_text = socket.display().to_string();
+        let with = |id: &str, path: &std::path::Path| format!("{id}={}", path.display());
+        // (value, SSH_AUTH_SOCK, the id and socket it gives, or a piece of
+        // the error)
+        let cases: Vec<(String, Option<&str>, Forwarded<'_>)> = vec![
+            (
+                "default".into(),
+                Some(&socket_text),
+                Ok(("default", &socket_text)),
+            ),
+            (with("git", &socket), None, Ok(("git", &socket_text))),
+            (
+                "default".into(),
+                None,
+                Err("SSH_AUTH_SOCK, which is not set"),
+            ),
+            (
+                "default".into(),
+                Some(""),
+                Err("SSH_AUTH_SOCK, which is not set"),
+            ),
+            (
+                with("default", &key),
+                None,
+                Err("key files are not supported"),
+            ),
+            (
+                with("default", &dir.path().join("missing")),
+                None,
+                Err("cannot use"),
+            ),
+            (
+                format!("default={socket_text},{socket_text}"),
+                None,
+                Err("several sockets or keys"),
+            ),
+            (with("", &socket), None, Err("no id")),
+        ];
+        for (value, auth_sock, expected) in cases {
+            let parsed = super::parse_ssh(std::slice::from_ref(&value), auth_sock.map(Into::into));
+            match (expected, parsed) {
+                (Ok((id, path)), Ok(agents)) => {
+                    let found: Vec<(&str, &std::path::Path)> = agents
+                        .iter()
+                        .map(|(id, path)| (id.as_str(), path.as_path()))
+                        .collect();
+                    assert_eq!(found, [(id, std::path::Path::new(path))], "{value}");
                 }
                 (Err(piece), Err(error)) => {
                     assert!(error.message.contains(piece), "{value}: {}", error.message)

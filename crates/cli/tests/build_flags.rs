@@ -218,9 +218,9 @@ const DOCKER_FLAGS: &[(&[&str], bool, &str, &str)] = &[
         "sha256:",
     ),
     (
-        &["--ssh", "default"],
+        &["--ssh", "default=no-such-agent.sock"],
         false,
-        "error: --ssh is not supported by decant yet",
+        "error: --ssh default=no-such-agent.sock: cannot use no-such-agent.sock",
         "sha256:",
     ),
     (

@@ -336,15 +336,78 @@ const CASES: &[Case] = &[
         expect: Expect::Error("secret nope is required but was not provided"),
     },
     Case {
-        name: "ssh-is-refused-naming-the-line",
+        // `agent.sock` is a listening unix socket the test makes.
+        name: "ssh-agent-socket-is-bound-and-named-in-ssh-auth-sock",
         dockerfile: "FROM busybox\n\
-            RUN --mount=type=ssh true\n",
+            RUN --mount=type=ssh sh -c 'stat -c %F \"$SSH_AUTH_SOCK\" > /kind; echo \"$SSH_AUTH_SOCK\" > /sock'\n\
+            RUN --mount=type=ssh,id=other,target=/tmp/agent,required sh -c 'stat -c %F /tmp/agent > /kind2; echo \"$SSH_AUTH_SOCK\" > /sock2'\n",
+        files: &[],
+        args: &[
+            "--ssh",
+            "default={dir}/agent.sock",
+            "--ssh",
+            "other={dir}/agent.sock",
+        ],
+        env: &[],
+        expect: Expect::Tree {
+            files: &[
+                ("kind", "socket\n"),
+                ("sock", "/run/buildkit/ssh_agent.0\n"),
+                ("kind2", "socket\n"),
+                ("sock2", "/tmp/agent\n"),
+            ],
+            absent: &["run/buildkit/ssh_agent.0", "tmp/agent"],
+        },
+    },
+    Case {
+        // BuildKit's llb sets SSH_AUTH_SOCK whether or not the optional
+        // agent was forwarded.
+        name: "ssh-optional-without-an-agent-is-skipped",
+        dockerfile: "FROM busybox\n\
+            RUN --mount=type=ssh sh -c 'test ! -e /run/buildkit/ssh_agent.0 && echo \"$SSH_AUTH_SOCK\" > /sock'\n",
         files: &[],
         args: &[],
         env: &[],
-        expect: Expect::Error(
-            "Dockerfile:2: RUN --mount=type=ssh true: RUN --mount=type=ssh is not supported yet",
-        ),
+        expect: Expect::Tree {
+            files: &[("sock", "/run/buildkit/ssh_agent.0\n")],
+            absent: &[],
+        },
+    },
+    Case {
+        name: "ssh-required-without-an-agent-fails-naming-the-line",
+        dockerfile: "FROM busybox\n\
+            RUN --mount=type=ssh,required true\n",
+        files: &[],
+        args: &[],
+        env: &[],
+        expect: Expect::Error("Dockerfile:2: RUN --mount=type=ssh,required true"),
+    },
+    Case {
+        name: "ssh-required-without-an-agent-says-how-to-forward-one",
+        dockerfile: "FROM busybox\n\
+            RUN --mount=type=ssh,required true\n",
+        files: &[],
+        args: &[],
+        env: &[],
+        expect: Expect::Error("ssh agent default is required but was not forwarded"),
+    },
+    Case {
+        name: "ssh-socket-owner-cannot-be-changed",
+        dockerfile: "FROM busybox\n\
+            RUN --mount=type=ssh,uid=1000 true\n",
+        files: &[],
+        args: &["--ssh", "default={dir}/agent.sock"],
+        env: &[],
+        expect: Expect::Error("uid, gid or mode is not supported yet"),
+    },
+    Case {
+        name: "ssh-key-file-is-refused",
+        dockerfile: "FROM busybox\n\
+            RUN --mount=type=ssh true\n",
+        files: &[],
+        args: &["--ssh", "default={dir}/secret-file"],
+        env: &[],
+        expect: Expect::Error("is not an ssh-agent socket; key files are not supported"),
     },
     Case {
         name: "heredoc-script-with-shebang",
@@ -380,6 +443,9 @@ fn run_mount_cases() {
     let dir = Dir::new(BIN, "run-mounts");
     let (_registry, conf) = registry_with_busybox(&dir);
     dir.create("secret-file", "abcdef");
+    // An ssh-agent stand-in: the cases only stat the socket they are given.
+    let _agent = std::os::unix::net::UnixListener::bind(dir.path().join("agent.sock"))
+        .expect("bind the agent socket");
     let mut failures = Vec::new();
     for case in CASES {
         let context = dir.path().join(case.name);

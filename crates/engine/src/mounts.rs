@@ -33,7 +33,15 @@
 //!   in the command's environment as `env`. Only the id reaches the cache
 //!   key; a missing secret fails when `required`, else the mount is
 //!   skipped (BuildKit's `secretmount` returns no mount then).
-//! * `ssh`: refused for now.
+//! * `ssh`: the ssh-agent socket `--ssh id=SOCKET` names (default id
+//!   `default`) bound at `target` (default `/run/buildkit/ssh_agent.<i>`,
+//!   numbered per RUN), and `SSH_AUTH_SOCK` set to the first ssh mount's
+//!   target unless the environment sets it, as BuildKit's llb ExecOp does.
+//!   BuildKit serves a fresh socket that forwards to the client's agent,
+//!   owned by the mount's `uid`/`gid` with its `mode` (default 0:0, 0600);
+//!   decant binds the agent's own socket, so it refuses other owners and
+//!   modes rather than change the host socket's. A missing id fails when
+//!   `required`, else the mount is skipped (BuildKit's `sshmount`).
 //!
 //! RUN heredoc scripts with a shebang (`/dev/pipes/<delimiter>`) are written
 //! to a temp dir and bound read-only at their path; the executor applies
@@ -79,6 +87,14 @@ pub enum MountError {
         "secret {id} is required but was not provided (pass --secret id={id},src=FILE or env=VAR)"
     )]
     SecretMissing { id: String },
+    #[error(
+        "ssh agent {id} is required but was not forwarded (pass --ssh {id} with SSH_AUTH_SOCK set, or --ssh {id}=SOCKET)"
+    )]
+    SshMissing { id: String },
+    #[error(
+        "RUN --mount=type=ssh with uid, gid or mode is not supported yet: decant binds the agent's own socket"
+    )]
+    SshOwner,
     #[error("cannot read secret {id} from {path}")]
     SecretRead {
         id: String,
@@ -367,13 +383,6 @@ impl StageBuilder<'_> {
         }
         for run_mount in &run.mounts {
             let mount = &run_mount.mount;
-            if mount.kind == MountType::Ssh {
-                return Err(BuildError::Unsupported {
-                    location: location.to_string(),
-                    instruction: step.text.clone(),
-                    message: "RUN --mount=type=ssh is not supported yet".to_string(),
-                });
-            }
             if let Some(target) = &mount.target {
                 mounts.stubs.extend(missing_paths(root, target));
             }
@@ -411,8 +420,20 @@ impl StageBuilder<'_> {
                 MountType::Secret => {
                     self.secret(mount, &mut mounts).map_err(mount_error)?;
                 }
-                MountType::Ssh => {}
+                MountType::Ssh => {
+                    self.ssh(mount, &mut mounts).map_err(mount_error)?;
+                }
             }
+        }
+        if let Some(first) = run.mounts.iter().find(|m| m.mount.kind == MountType::Ssh)
+            && let Some(target) = &first.mount.target
+            && !step
+                .state
+                .env
+                .iter()
+                .any(|entry| entry.starts_with("SSH_AUTH_SOCK="))
+        {
+            mounts.env.push(format!("SSH_AUTH_SOCK={target}"));
         }
         if !run.heredoc_files.is_empty() {
             let dir = self.work_dir()?;
@@ -721,6 +742,32 @@ impl StageBuilder<'_> {
     /// Provides a secret as a read-only file at its target and/or as an
     /// environment variable; a missing secret is an error only when
     /// `required`.
+    /// `type=ssh`: binds the agent socket forwarded for the mount's id at
+    /// its target, read-only: connecting to a socket needs no write access
+    /// to its mount, and the RUN cannot chmod the host's socket through it.
+    fn ssh(&self, mount: &Mount, mounts: &mut RunMounts) -> Result<(), MountError> {
+        let default_owner = mount.uid.unwrap_or(0) == 0
+            && mount.gid.unwrap_or(0) == 0
+            && mount.mode.unwrap_or(0o600) == 0o600;
+        if !default_owner {
+            return Err(MountError::SshOwner);
+        }
+        let id = mount.id.clone().unwrap_or_else(|| "default".to_string());
+        let Some(socket) = self.request.ssh.get(&id) else {
+            if mount.required {
+                return Err(MountError::SshMissing { id });
+            }
+            return Ok(());
+        };
+        let target = target_of(mount)?;
+        mounts.specs.push(executor::MountSpec::Bind {
+            source: socket.clone(),
+            target,
+            readonly: true,
+        });
+        Ok(())
+    }
+
     fn secret(&self, mount: &Mount, mounts: &mut RunMounts) -> Result<(), MountError> {
         let id = mount.id.clone().unwrap_or_default();
         let bytes = match self.request.secrets.get(&id) {

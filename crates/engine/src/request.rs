@@ -72,6 +72,10 @@ pub struct BuildRequest {
     /// a `RUN --mount=type=secret` asks for the id; the bytes never enter a
     /// cache key, a layer, the history or an event.
     pub secrets: BTreeMap<String, SecretSource>,
+    /// `--ssh id=SOCKET`: the ssh-agent socket each id forwards to
+    /// `RUN --mount=type=ssh,id=…`. Only the id and the mount's place reach
+    /// a cache key, never the agent.
+    pub ssh: BTreeMap<String, PathBuf>,
     /// Set (e.g. from a signal handler) to stop the build: the running
     /// step's processes are killed, its mounts undone, and the build returns
     /// [`crate::BuildError::Cancelled`].
