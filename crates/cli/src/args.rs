@@ -274,6 +274,9 @@ pub struct BuildArgs {
     /// Add a line to every RUN's /etc/hosts (repeatable): HOST:IP or HOST=IP
     #[arg(long = "add-host", value_name = "HOST:IP")]
     pub add_host: Vec<String>,
+    /// Size of every RUN's /dev/shm, such as 256m or 1g [default: 64m]
+    #[arg(long = "shm-size", value_name = "SIZE")]
+    pub shm_size: Option<String>,
     /// Network of RUN steps that do not set --network themselves
     #[arg(long, value_enum, default_value = "default", value_name = "MODE")]
     pub network: NetworkMode,
@@ -307,8 +310,6 @@ pub struct DockerFlags {
     cache_from: Vec<String>,
     #[arg(long = "cache-to", hide = true, value_name = "VALUE")]
     cache_to: Vec<String>,
-    #[arg(long = "shm-size", hide = true, value_name = "VALUE")]
-    shm_size: Option<String>,
     #[arg(long, hide = true, value_name = "VALUE")]
     ulimit: Vec<String>,
     #[arg(long = "cgroup-parent", hide = true, value_name = "VALUE")]
@@ -365,7 +366,6 @@ impl DockerFlags {
         [
             (!self.cache_from.is_empty(), "--cache-from"),
             (!self.cache_to.is_empty(), "--cache-to"),
-            (self.shm_size.is_some(), "--shm-size"),
             (!self.ulimit.is_empty(), "--ulimit"),
             (self.cgroup_parent.is_some(), "--cgroup-parent"),
             (!self.attest.is_empty(), "--attest"),

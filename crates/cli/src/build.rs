@@ -613,6 +613,21 @@ fn request_from(
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
         platforms: args.platform.clone(),
+        shm_size: args
+            .shm_size
+            .as_deref()
+            .map(|value| {
+                dockerfile::mount::ram_in_bytes(value)
+                    .and_then(|bytes| u64::try_from(bytes).ok())
+                    .filter(|bytes| *bytes > 0)
+                    .ok_or_else(|| {
+                        usage(
+                            format!("invalid --shm-size {value:?}"),
+                            Some("give a size such as 256m or 1g"),
+                        )
+                    })
+            })
+            .transpose()?,
         extra_hosts: args
             .add_host
             .iter()

@@ -212,9 +212,15 @@ const DOCKER_FLAGS: &[(&[&str], bool, &str, &str)] = &[
         "sha256:",
     ),
     (
-        &["--shm-size", "1g"],
+        &["--shm-size", "lots"],
         false,
-        "error: --shm-size is not supported by decant yet",
+        "error: invalid --shm-size \"lots\"",
+        "sha256:",
+    ),
+    (
+        &["--cgroup-parent", "x"],
+        false,
+        "error: --cgroup-parent is not supported by decant yet",
         "sha256:",
     ),
     (

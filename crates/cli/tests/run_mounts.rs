@@ -65,6 +65,30 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        name: "dev-shm-is-64m-by-default",
+        dockerfile: "FROM busybox\nRUN df -k /dev/shm | tail -n 1 | awk '{print $2}' > /shm\n",
+        files: &[],
+        args: &[],
+        env: &[],
+        expect: Expect::Tree {
+            files: &[("shm", "65536\n")],
+            absent: &[],
+        },
+    },
+    Case {
+        // docker build --shm-size: a tmpfs of that size at every RUN's
+        // /dev/shm (BuildKit's dispatchRun).
+        name: "shm-size-sizes-every-run-dev-shm",
+        dockerfile: "FROM busybox\nRUN df -k /dev/shm | tail -n 1 | awk '{print $2}' > /shm\n",
+        files: &[],
+        args: &["--shm-size", "256m"],
+        env: &[],
+        expect: Expect::Tree {
+            files: &[("shm", "262144\n")],
+            absent: &[],
+        },
+    },
+    Case {
         // docker build --add-host: BuildKit's makeHostsFile appends
         // `address<TAB>name` lines after the standard ones.
         name: "add-host-lines-reach-every-run",

@@ -332,7 +332,8 @@ fn parse_go_bool(value: &str) -> Option<bool> {
 }
 
 /// docker/go-units `RAMInBytes`: `64m`, `1.5g`, `512kb`, binary multiples.
-fn ram_in_bytes(value: &str) -> Option<i64> {
+/// Also what `docker build --shm-size` takes.
+pub fn ram_in_bytes(value: &str) -> Option<i64> {
     let lower = value.trim().to_ascii_lowercase();
     let split = lower
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

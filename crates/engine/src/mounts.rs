@@ -381,6 +381,16 @@ impl StageBuilder<'_> {
         for target in ["/etc/resolv.conf", "/etc/hosts"] {
             mounts.stubs.extend(missing_paths(root, target));
         }
+        // `--shm-size`: BuildKit mounts a tmpfs of that size at /dev/shm for
+        // every RUN (dockerfile2llb dispatchRun); it lands in the executor's
+        // fresh /dev, so no stub is left in the root. A RUN's own mounts
+        // come after it and win.
+        if let Some(size) = self.request.shm_size {
+            mounts.specs.push(executor::MountSpec::Tmpfs {
+                target: "/dev/shm".to_string(),
+                size_bytes: Some(size),
+            });
+        }
         for run_mount in &run.mounts {
             let mount = &run_mount.mount;
             if let Some(target) = &mount.target {

@@ -42,6 +42,9 @@ pub struct BuildRequest {
     /// `--add-host`: `(name, address)` lines added to every RUN's
     /// /etc/hosts.
     pub extra_hosts: Vec<(String, std::net::IpAddr)>,
+    /// `--shm-size` in bytes: the size of every RUN's /dev/shm (64 MiB
+    /// when not given, as in BuildKit).
+    pub shm_size: Option<u64>,
     /// `--build-context name=value`, passed to the planner.
     pub named_contexts: BTreeMap<String, String>,
     /// `-t` names; tagged in the store only after every output succeeded.

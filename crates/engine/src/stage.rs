@@ -383,8 +383,12 @@ impl StageBuilder<'_> {
             .field(format!("{:?}", step.state))
             .field(format!("{:?}", self.request.source_date_epoch));
         if let Op::Run(run) = &step.op {
-            // Part of the run's definition, as ExecOp's ExtraHosts is in
-            // BuildKit's; added only when given, so that other keys stay.
+            // Part of the run's definition, as ExecOp's ExtraHosts and its
+            // /dev/shm mount are in BuildKit's; added only when given, so
+            // that other keys stay.
+            if let Some(size) = self.request.shm_size {
+                key.field("shm-size").field(size.to_le_bytes());
+            }
             if !self.request.extra_hosts.is_empty() {
                 key.field("extra-hosts").list(
                     self.request
