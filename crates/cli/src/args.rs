@@ -274,6 +274,9 @@ pub struct BuildArgs {
     /// Add a line to every RUN's /etc/hosts (repeatable): HOST:IP or HOST=IP
     #[arg(long = "add-host", value_name = "HOST:IP")]
     pub add_host: Vec<String>,
+    /// Resource limit for every RUN (repeatable): NAME=SOFT[:HARD], such as nofile=1024:2048
+    #[arg(long, value_name = "NAME=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
     /// Size of every RUN's /dev/shm, such as 256m or 1g [default: 64m]
     #[arg(long = "shm-size", value_name = "SIZE")]
     pub shm_size: Option<String>,
@@ -310,8 +313,6 @@ pub struct DockerFlags {
     cache_from: Vec<String>,
     #[arg(long = "cache-to", hide = true, value_name = "VALUE")]
     cache_to: Vec<String>,
-    #[arg(long, hide = true, value_name = "VALUE")]
-    ulimit: Vec<String>,
     #[arg(long = "cgroup-parent", hide = true, value_name = "VALUE")]
     cgroup_parent: Option<String>,
     #[arg(long, hide = true, value_name = "VALUE")]
@@ -366,7 +367,6 @@ impl DockerFlags {
         [
             (!self.cache_from.is_empty(), "--cache-from"),
             (!self.cache_to.is_empty(), "--cache-to"),
-            (!self.ulimit.is_empty(), "--ulimit"),
             (self.cgroup_parent.is_some(), "--cgroup-parent"),
             (!self.attest.is_empty(), "--attest"),
             (attestation(&self.sbom), "--sbom"),

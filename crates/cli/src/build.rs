@@ -613,6 +613,18 @@ fn request_from(
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
         platforms: args.platform.clone(),
+        ulimits: args
+            .ulimit
+            .iter()
+            .map(|value| {
+                engine::Ulimit::parse(value).map_err(|why| {
+                    usage(
+                        format!("invalid --ulimit {value:?}: {why}"),
+                        Some("write NAME=SOFT[:HARD], such as nofile=1024:2048"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
         shm_size: args
             .shm_size
             .as_deref()

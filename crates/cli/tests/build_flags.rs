@@ -218,6 +218,12 @@ const DOCKER_FLAGS: &[(&[&str], bool, &str, &str)] = &[
         "sha256:",
     ),
     (
+        &["--ulimit", "files=1"],
+        false,
+        "error: invalid --ulimit \"files=1\": unknown limit \"files\"",
+        "sha256:",
+    ),
+    (
         &["--cgroup-parent", "x"],
         false,
         "error: --cgroup-parent is not supported by decant yet",

@@ -65,6 +65,18 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        // docker build --ulimit: runc's process.rlimits for every RUN.
+        name: "ulimit-sets-every-run-limits",
+        dockerfile: "FROM busybox\nRUN sh -c 'ulimit -n > /soft; ulimit -Hn > /hard'\n",
+        files: &[],
+        args: &["--ulimit", "nofile=512:1024"],
+        env: &[],
+        expect: Expect::Tree {
+            files: &[("soft", "512\n"), ("hard", "1024\n")],
+            absent: &[],
+        },
+    },
+    Case {
         name: "dev-shm-is-64m-by-default",
         dockerfile: "FROM busybox\nRUN df -k /dev/shm | tail -n 1 | awk '{print $2}' > /shm\n",
         files: &[],

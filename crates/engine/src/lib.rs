@@ -54,6 +54,7 @@ pub use oci_layout::OciLayoutError;
 pub use remote::RemoteError;
 pub use request::{BuildOutcome, BuildRequest, Output, SecretSource};
 
+pub use executor::Ulimit;
 pub use image::build;
 pub use image::plan_only;
 pub use plan::NetworkMode;

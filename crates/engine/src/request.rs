@@ -45,6 +45,8 @@ pub struct BuildRequest {
     /// `--shm-size` in bytes: the size of every RUN's /dev/shm (64 MiB
     /// when not given, as in BuildKit).
     pub shm_size: Option<u64>,
+    /// `--ulimit`: resource limits every RUN starts with.
+    pub ulimits: Vec<executor::Ulimit>,
     /// `--build-context name=value`, passed to the planner.
     pub named_contexts: BTreeMap<String, String>,
     /// `-t` names; tagged in the store only after every output succeeded.

@@ -389,6 +389,14 @@ impl StageBuilder<'_> {
             if let Some(size) = self.request.shm_size {
                 key.field("shm-size").field(size.to_le_bytes());
             }
+            if !self.request.ulimits.is_empty() {
+                key.field("ulimits").list(
+                    self.request
+                        .ulimits
+                        .iter()
+                        .map(|ulimit| format!("{}={}:{}", ulimit.name, ulimit.soft, ulimit.hard)),
+                );
+            }
             if !self.request.extra_hosts.is_empty() {
                 key.field("extra-hosts").list(
                     self.request
@@ -801,6 +809,7 @@ impl StageBuilder<'_> {
             user: step.state.user.clone().unwrap_or_default(),
             hostname: "buildkitsandbox".to_string(),
             extra_hosts: self.request.extra_hosts.clone(),
+            ulimits: self.request.ulimits.clone(),
             network: match run.network {
                 plan::NetworkMode::None => executor::Network::None,
                 _ => executor::Network::Host,

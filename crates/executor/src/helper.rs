@@ -235,6 +235,23 @@ fn init(
     // A build step is throughput work (see `batch_scheduling`); a kernel
     // or a seccomp profile that refuses the policy only costs speed.
     let _ = sys::batch_scheduling();
+    // Set here, before the fork, so the command inherits them, as runc
+    // applies `process.rlimits` before it execs.
+    for ulimit in &spec.ulimits {
+        let resource = ulimit
+            .resource()
+            .ok_or_else(|| SetupError::MalformedRequest {
+                detail: format!("unknown ulimit {:?}", ulimit.name),
+            })?;
+        // -1 (or any negative value) is RLIM_INFINITY, as in docker.
+        let limit = |value: i64| u64::try_from(value).ok();
+        let rlimit = rustix::process::Rlimit {
+            current: limit(ulimit.soft),
+            maximum: limit(ulimit.hard),
+        };
+        rustix::process::setrlimit(resource, rlimit)
+            .map_err(|errno| SetupError::syscall(format!("setrlimit({})", ulimit.name), errno))?;
+    }
 
     match sys::fork().map_err(|error| SetupError::io("fork command", &error))? {
         Forked::Child => {

@@ -66,7 +66,7 @@ pub use error::{ExecError, SetupError};
 pub use helper::helper_main;
 pub use isolate::isolate_mounts;
 pub use parent::{CANCEL_POLL, run, run_cancellable};
-pub use spec::{ExitStatus, MountSpec, Network, OutputStream, RunSpec, Security};
+pub use spec::{ExitStatus, MountSpec, Network, OutputStream, RunSpec, Security, Ulimit};
 pub use user::{group_id, passwd_ids};
 
 /// The argument with which decant re-invokes itself as the executor helper:

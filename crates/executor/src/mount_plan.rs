@@ -272,6 +272,7 @@ mod tests {
             user: String::new(),
             hostname: String::new(),
             extra_hosts: vec![],
+            ulimits: vec![],
             network: Network::None,
             security: Security::Sandbox,
             mounts,

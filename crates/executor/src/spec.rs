@@ -28,6 +28,8 @@ pub struct RunSpec {
     pub hostname: String,
     /// `--add-host` entries, `(name, address)`, appended to /etc/hosts.
     pub extra_hosts: Vec<(String, std::net::IpAddr)>,
+    /// `--ulimit` limits the command starts with.
+    pub ulimits: Vec<Ulimit>,
     pub network: Network,
     /// BuildKit's `RUN --security`: sandbox (the default) or insecure.
     pub security: Security,
@@ -36,6 +38,80 @@ pub struct RunSpec {
     /// The program to spawn as the helper: the decant binary, which must
     /// dispatch [`crate::HELPER_ARG`] to [`crate::helper_main`].
     pub helper_program: PathBuf,
+}
+
+/// A resource limit the command starts with (runc's `process.rlimits`),
+/// as `docker build --ulimit NAME=SOFT[:HARD]` gives it; -1 is unlimited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// The names docker/go-units `ParseUlimit` takes, and the limits they set.
+const ULIMITS: &[(&str, rustix::process::Resource)] = {
+    use rustix::process::Resource as R;
+    &[
+        ("core", R::Core),
+        ("cpu", R::Cpu),
+        ("data", R::Data),
+        ("fsize", R::Fsize),
+        ("locks", R::Locks),
+        ("memlock", R::Memlock),
+        ("msgqueue", R::Msgqueue),
+        ("nice", R::Nice),
+        ("nofile", R::Nofile),
+        ("nproc", R::Nproc),
+        ("rss", R::Rss),
+        ("rtprio", R::Rtprio),
+        ("rttime", R::Rttime),
+        ("sigpending", R::Sigpending),
+        ("stack", R::Stack),
+    ]
+};
+
+impl Ulimit {
+    /// Reads `NAME=SOFT[:HARD]` as go-units' `ParseUlimit` does: a known
+    /// name, integers, the hard limit equal to the soft one when absent,
+    /// and soft not above hard.
+    pub fn parse(value: &str) -> Result<Ulimit, String> {
+        let (name, limits) = value
+            .split_once('=')
+            .ok_or_else(|| "not NAME=SOFT[:HARD]".to_string())?;
+        if !ULIMITS.iter().any(|(known, _)| *known == name) {
+            return Err(format!("unknown limit {name:?}"));
+        }
+        let number = |text: &str| {
+            text.parse::<i64>()
+                .map_err(|_| format!("{text:?} is not an integer"))
+        };
+        let (soft, hard) = match limits.split_once(':') {
+            Some((soft, hard)) => (number(soft)?, number(hard)?),
+            None => {
+                let soft = number(limits)?;
+                (soft, soft)
+            }
+        };
+        if soft > hard {
+            return Err(format!(
+                "the soft limit must not be above the hard limit: {soft} > {hard}"
+            ));
+        }
+        Ok(Ulimit {
+            name: name.to_string(),
+            soft,
+            hard,
+        })
+    }
+
+    /// The kernel resource this limit sets.
+    pub(crate) fn resource(&self) -> Option<rustix::process::Resource> {
+        ULIMITS
+            .iter()
+            .find(|(name, _)| *name == self.name)
+            .map(|(_, resource)| *resource)
+    }
 }
 
 /// The network a run sees.
@@ -121,6 +197,48 @@ impl fmt::Display for ExitStatus {
             ExitStatus::Exited(code) => write!(f, "exit code: {code}"),
             ExitStatus::Signaled(signal) => {
                 write!(f, "exit code: {} (signal {signal})", 128 + signal)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ulimit;
+
+    /// The name, soft and hard limits a value gives, or a piece of its
+    /// error.
+    type Parsed = Result<(&'static str, i64, i64), &'static str>;
+
+    /// `--ulimit` values and what they give.
+    const ULIMITS: &[(&str, Parsed)] = &[
+        ("nofile=1024", Ok(("nofile", 1024, 1024))),
+        ("nofile=512:1024", Ok(("nofile", 512, 1024))),
+        ("core=-1", Ok(("core", -1, -1))),
+        ("stack=-1:-1", Ok(("stack", -1, -1))),
+        ("nofile=2048:1024", Err("must not be above")),
+        ("nofile", Err("not NAME=SOFT[:HARD]")),
+        ("files=1", Err("unknown limit \"files\"")),
+        ("nproc=many", Err("\"many\" is not an integer")),
+        ("nproc=1:2:3", Err("\"2:3\" is not an integer")),
+    ];
+
+    #[test]
+    fn ulimits_parse_as_go_units_does() {
+        for (value, expected) in ULIMITS {
+            let parsed = Ulimit::parse(value);
+            match (expected, parsed) {
+                (Ok((name, soft, hard)), Ok(ulimit)) => {
+                    let want = Ulimit {
+                        name: name.to_string(),
+                        soft: *soft,
+                        hard: *hard,
+                    };
+                    assert_eq!(ulimit, want, "{value}");
+                    assert!(ulimit.resource().is_some(), "{value}");
+                }
+                (Err(piece), Err(error)) => assert!(error.contains(piece), "{value}: {error}"),
+                (expected, parsed) => panic!("{value}: expected {expected:?}, got {parsed:?}"),
             }
         }
     }

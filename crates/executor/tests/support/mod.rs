@@ -85,6 +85,7 @@ impl BusyboxRoot {
             user: String::new(),
             hostname: String::new(),
             extra_hosts: vec![],
+            ulimits: vec![],
             network: Network::Host,
             security: Security::Sandbox,
             mounts: vec![],
