@@ -130,7 +130,13 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> ExitCode {
                     }
                 }
             }
-            if settings.progress == Progress::Quiet {
+            // An archive on stdout is all that goes there: not even -q's ID.
+            if let Some(output) = &settings.stdout_output {
+                if let Err(error) = output.send() {
+                    report::message(&format!("cannot write the output to stdout: {error}"));
+                    return ExitCode::FAILURE;
+                }
+            } else if settings.progress == Progress::Quiet {
                 println!("{id}");
             }
             ExitCode::SUCCESS
@@ -272,10 +278,53 @@ fn parse_secrets(values: &[String]) -> Result<BTreeMap<String, engine::SecretSou
 
 pub struct Settings {
     pub progress: Progress,
+    /// The output written to standard output (`-o -`, `dest=-`): built
+    /// into this file, then copied out once the build succeeded.
+    pub stdout_output: Option<StdoutOutput>,
     /// Names to push after a successful build (`--push`, `type=registry`).
     pub push: Vec<String>,
     /// The empty context of `decant build -`, removed when the build ends.
     pub _empty_context: Option<EmptyContext>,
+}
+
+/// A file standing in for standard output as an output's `dest`, removed
+/// when the build ends. The exporters write files (atomically, named by
+/// path); the archive is copied to stdout only after the build succeeded,
+/// so a failed build never leaves half an archive in a pipe.
+pub struct StdoutOutput(PathBuf);
+
+impl StdoutOutput {
+    fn create() -> Result<StdoutOutput, UsageError> {
+        use std::io::IsTerminal;
+        // buildx refuses too: an archive on a terminal is noise.
+        if std::io::stdout().is_terminal() {
+            return Err(usage(
+                "refusing to write an archive to a terminal",
+                Some("redirect standard output (> image.tar, | tar x), or give dest=FILE"),
+            ));
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let path =
+            std::env::temp_dir().join(format!("decant-stdout-{}-{nanos}.tar", std::process::id()));
+        Ok(StdoutOutput(path))
+    }
+
+    /// Copies the archive to standard output.
+    pub fn send(&self) -> std::io::Result<()> {
+        let mut file = std::fs::File::open(&self.0)?;
+        let mut stdout = std::io::stdout().lock();
+        std::io::copy(&mut file, &mut stdout)?;
+        std::io::Write::flush(&mut stdout)
+    }
+}
+
+impl Drop for StdoutOutput {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// An empty directory standing in for the context of `decant build -`,
@@ -362,12 +411,12 @@ fn parse_output(
     push: &mut Vec<String>,
 ) -> Result<engine::Output, UsageError> {
     if !spec.contains('=') {
-        // docker: `-o DIR` is type=local,dest=DIR; `-o -` would be a tar on stdout.
+        // docker: `-o DIR` is type=local,dest=DIR; `-o -` is the final
+        // root filesystem as a tar on stdout.
         if spec == "-" {
-            return Err(usage(
-                "output to stdout is not supported",
-                Some("give a file: -o type=tar,dest=FILE"),
-            ));
+            return Ok(engine::Output::Tar {
+                dest: PathBuf::from("-"),
+            });
         }
         return Ok(engine::Output::Local {
             dest: PathBuf::from(spec),
@@ -553,6 +602,35 @@ fn request_from(
         .iter()
         .map(|spec| parse_output(spec, &mut compression, &mut push))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut stdout_output = None;
+    for output in &mut outputs {
+        let dest = match output {
+            engine::Output::Tar { dest }
+            | engine::Output::Docker { dest }
+            | engine::Output::Oci { dest, tar: true } => dest,
+            engine::Output::Oci { dest, tar: false } | engine::Output::Local { dest }
+                if dest.as_path() == Path::new("-") =>
+            {
+                return Err(usage(
+                    "a directory output cannot go to standard output",
+                    Some("use type=tar, type=oci or type=docker for -, or give dest=DIR"),
+                ));
+            }
+            _ => continue,
+        };
+        if dest.as_path() != Path::new("-") {
+            continue;
+        }
+        if stdout_output.is_some() {
+            return Err(usage(
+                "only one output can go to standard output",
+                Some("give the others dest=FILE"),
+            ));
+        }
+        let stand_in = StdoutOutput::create()?;
+        *dest = stand_in.0.clone();
+        stdout_output = Some(stand_in);
+    }
     if args.push {
         if args.tags.is_empty() {
             return Err(usage(
@@ -677,6 +755,7 @@ fn request_from(
     };
     let settings = Settings {
         progress,
+        stdout_output,
         push,
         _empty_context: empty_context,
     };

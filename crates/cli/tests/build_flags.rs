@@ -6,6 +6,8 @@
 //!   platform is refused with a hint, never built for the wrong one.
 //! - `-f -` and the context `-`: the Dockerfile on standard input, with a
 //!   context directory or with none.
+//! - `-o -` and `dest=-`: an archive on standard output, and nothing else
+//!   there (not even `-q`'s image ID).
 //! - buildx's other flags: `--load` is accepted (a `-t` image is always
 //!   in decant's store, and without `-t` it warns); flags decant cannot
 //!   honour yet are refused with a message; the legacy builder's flags,
@@ -291,4 +293,62 @@ fn load_with_a_name_stores_the_image() {
     );
     let images = dir.command().arg("images").stdout();
     assert!(images.contains("loaded"), "{images}");
+}
+
+/// (arguments after `build`, the archive member expected on stdout, or a
+/// piece of the error)
+const STDOUT_OUTPUTS: &[(&[&str], Result<&str, &str>)] = &[
+    (&["-o", "-"], Ok("copied")),
+    (&["-q", "-o", "type=tar,dest=-"], Ok("copied")),
+    (&["-o", "type=oci,dest=-"], Ok("index.json")),
+    (&["-o", "type=docker,dest=-"], Ok("manifest.json")),
+    (
+        &["-o", "type=local,dest=-"],
+        Err("a directory output cannot go to standard output"),
+    ),
+    (
+        &["-o", "-", "-o", "type=oci,dest=-"],
+        Err("only one output can go to standard output"),
+    ),
+];
+
+#[test]
+fn outputs_to_standard_output_are_archives_alone() {
+    for (n, (args, expected)) in STDOUT_OUTPUTS.iter().enumerate() {
+        let dir = Dir::new(BIN, &format!("stdout-{n}"));
+        dir.create("Dockerfile", "FROM scratch\nCOPY from-context /copied\n");
+        dir.create("from-context", "context file\n");
+        let output = dir.command().arg("build").args(*args).arg(".").run();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match expected {
+            Ok(member) => {
+                assert!(output.status.success(), "{args:?}: {stderr}");
+                // Nothing after the archive's two zero blocks: no image ID.
+                let bytes = &output.stdout;
+                assert!(
+                    bytes.len().is_multiple_of(512)
+                        && bytes[bytes.len() - 1024..].iter().all(|b| *b == 0),
+                    "{args:?}: stdout holds more than the archive"
+                );
+                let mut archive = tar::Archive::new(output.stdout.as_slice());
+                let names: Vec<String> = archive
+                    .entries()
+                    .expect("stdout is a tar archive")
+                    .map(|entry| {
+                        let entry = entry.expect("a whole tar entry");
+                        entry.path().expect("path").display().to_string()
+                    })
+                    .collect();
+                assert!(
+                    names.iter().any(|name| name == member),
+                    "{args:?}: {member} not in {names:?}"
+                );
+            }
+            Err(piece) => {
+                assert!(!output.status.success(), "{args:?}");
+                assert!(stderr.contains(piece), "{args:?}: {stderr}");
+                assert!(output.stdout.is_empty(), "{args:?}: wrote to stdout");
+            }
+        }
+    }
 }
