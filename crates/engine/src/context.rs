@@ -415,8 +415,8 @@ impl Context {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let dir =
             rustix::fs::openat(place.at, place.name, flags, Mode::empty()).map_err(read_error)?;
-        let children = self.read_children(&dir, relative).map_err(read_error)?;
         let host_dir = place.host_path();
+        let children = self.read_children(&dir, &host_dir, relative)?;
         let child_place = |name| Place::child(&dir, &host_dir, name);
         if depth >= PARALLEL_DEPTH {
             let parent_length = relative.len();
@@ -461,11 +461,23 @@ impl Context {
         Ok(())
     }
 
-    /// The children of the open directory `dir` (whose path is `relative`)
-    /// that the walk visits, sorted by name, each with its metadata:
-    /// `getdents64` into a buffer on the stack, then one `statx` per name,
-    /// relative to `dir`. `relative` is restored before returning.
-    fn read_children(&self, dir: &OwnedFd, relative: &mut String) -> rustix::io::Result<Children> {
+    /// The children of the open directory `dir` (at `host_dir`, whose
+    /// context path is `relative`) that the walk visits, sorted by name,
+    /// each with its metadata: `getdents64` into a buffer on the stack, then
+    /// one `statx` per name, relative to `dir`. `relative` is restored
+    /// before returning; an error names the directory, or the child whose
+    /// `statx` failed.
+    fn read_children(
+        &self,
+        dir: &OwnedFd,
+        host_dir: &Path,
+        relative: &mut String,
+    ) -> Result<Children, BuildError> {
+        // The path is built only on failure: never per child.
+        let read_error = |path: PathBuf, errno: rustix::io::Errno| BuildError::ReadContext {
+            path,
+            source: errno.into(),
+        };
         let mut children = Children::default();
         // Large enough for ~250 typical entries per getdents64 call; a
         // single entry (a name is at most 255 bytes) always fits.
@@ -473,7 +485,7 @@ impl Context {
         let mut entries = RawDir::new(dir, &mut buffer);
         let parent_length = relative.len();
         while let Some(entry) = entries.next() {
-            let entry = entry?;
+            let entry = entry.map_err(|errno| read_error(host_dir.to_path_buf(), errno))?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {
                 continue;
@@ -488,7 +500,8 @@ impl Context {
             children
                 .names
                 .extend_from_slice(entry.file_name().to_bytes_with_nul());
-            let meta = lstat_at(dir.as_fd(), entry.file_name())?;
+            let meta = lstat_at(dir.as_fd(), entry.file_name())
+                .map_err(|errno| read_error(host_dir.join(OsStr::from_bytes(name)), errno))?;
             children.list.push(Child {
                 name: start..children.names.len(),
                 meta,
