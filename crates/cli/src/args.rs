@@ -214,10 +214,10 @@ pub enum PlanFormat {
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
-    /// The build context directory
+    /// The build context directory, or - for a Dockerfile on stdin with no context
     #[arg(value_name = "CONTEXT", default_value = ".")]
     pub context: PathBuf,
-    /// The Dockerfile [default: CONTEXT/Dockerfile]
+    /// The Dockerfile, or - for stdin [default: CONTEXT/Dockerfile]
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Name and tag the image in the local store (repeatable)
@@ -232,7 +232,7 @@ pub struct BuildArgs {
     /// Add a named build context: name=dir|docker-image://ref|oci-layout://path
     #[arg(long = "build-context", value_name = "NAME=VALUE")]
     pub build_contexts: Vec<String>,
-    /// Output destination: type=oci|docker|image|local|tar[,dest=PATH][,tar=false][,compression=gzip|zstd|uncompressed], or a directory path
+    /// Output destination: type=oci|docker|image|registry|local|tar[,dest=PATH|-][,tar=false][,compression=gzip|zstd|uncompressed], a directory path, or - (the root filesystem as a tar on stdout)
     #[arg(short = 'o', long = "output", value_name = "SPEC")]
     pub outputs: Vec<String>,
     /// Set metadata for the image (repeatable)
