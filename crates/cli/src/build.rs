@@ -283,8 +283,8 @@ pub struct Settings {
     pub stdout_output: Option<StdoutOutput>,
     /// Names to push after a successful build (`--push`, `type=registry`).
     pub push: Vec<String>,
-    /// The empty context of `decant build -`, removed when the build ends.
-    pub _empty_context: Option<EmptyContext>,
+    /// The context of `decant build -`, removed when the build ends.
+    pub _stdin_context: Option<StdinContext>,
 }
 
 /// A file standing in for standard output as an output's `dest`, removed
@@ -327,13 +327,13 @@ impl Drop for StdoutOutput {
     }
 }
 
-/// An empty directory standing in for the context of `decant build -`,
-/// whose Dockerfile comes on standard input with no context, as
-/// `docker build -` takes it.
-pub struct EmptyContext(PathBuf);
+/// The context directory of `decant build -`, as `docker build -` takes
+/// standard input: an archive (tar, or gzip'd tar) is unpacked into it,
+/// and a Dockerfile alone gets it empty.
+pub struct StdinContext(PathBuf);
 
-impl EmptyContext {
-    fn create() -> Result<EmptyContext, UsageError> {
+impl StdinContext {
+    fn create() -> Result<StdinContext, UsageError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -344,38 +344,75 @@ impl EmptyContext {
         ));
         std::fs::create_dir(&dir).map_err(|e| {
             usage(
-                format!("cannot create an empty context at {}: {e}", dir.display()),
+                format!(
+                    "cannot create a context directory at {}: {e}",
+                    dir.display()
+                ),
                 Some("set TMPDIR to a writable directory"),
             )
         })?;
-        Ok(EmptyContext(dir))
+        Ok(StdinContext(dir))
+    }
+
+    /// Unpacks a context archive. The tar crate's `unpack` writes nothing
+    /// outside the directory: it skips entries with `..`, strips a leading
+    /// `/`, and checks that each entry's parent, symlinks resolved, is still
+    /// inside. Modes and mtimes are kept, as the context's files had them.
+    fn unpack(&self, archive: &[u8], gzip: bool) -> Result<(), UsageError> {
+        let reader: Box<dyn std::io::Read + '_> = if gzip {
+            Box::new(flate2::read::GzDecoder::new(archive))
+        } else {
+            Box::new(archive)
+        };
+        let mut archive = tar::Archive::new(reader);
+        archive.set_preserve_permissions(true);
+        archive.set_preserve_mtime(true);
+        archive.unpack(&self.0).map_err(|e| {
+            usage(
+                format!("cannot unpack the context archive from standard input: {e}"),
+                Some("check the archive with tar -t, or pass a directory: decant build DIR"),
+            )
+        })
     }
 }
 
-impl Drop for EmptyContext {
+impl Drop for StdinContext {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
-/// Standard input, read whole: a Dockerfile given as `-f -` or as the
-/// context `-`.
-fn read_stdin_dockerfile() -> Result<String, UsageError> {
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| {
-        usage(
-            format!("cannot read the Dockerfile from standard input: {e}"),
-            None,
-        )
-    })?;
-    // docker build - also takes a tar or gzip archive as the context; the
-    // ustar magic sits at offset 257, gzip's in the first two bytes.
-    if bytes.starts_with(&[0x1f, 0x8b]) || bytes.get(257..262) == Some(b"ustar") {
-        return Err(usage(
-            "a context archive on standard input is not supported by decant yet",
-            Some("extract it and pass the directory: decant build DIR"),
-        ));
+/// What standard input holds, told by its magic bytes: gzip's in the first
+/// two, ustar's at offset 257, bzip2's and xz's at the start.
+enum StdinKind {
+    Tar,
+    Gzip,
+    OtherArchive(&'static str),
+    Text,
+}
+
+fn stdin_kind(bytes: &[u8]) -> StdinKind {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        StdinKind::Gzip
+    } else if bytes.get(257..262) == Some(b"ustar") {
+        StdinKind::Tar
+    } else if bytes.starts_with(b"BZh") {
+        StdinKind::OtherArchive("bzip2")
+    } else if bytes.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        StdinKind::OtherArchive("xz")
+    } else {
+        StdinKind::Text
     }
+}
+
+fn read_stdin() -> Result<Vec<u8>, UsageError> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+        .map_err(|e| usage(format!("cannot read standard input: {e}"), None))?;
+    Ok(bytes)
+}
+
+fn dockerfile_text(bytes: Vec<u8>) -> Result<String, UsageError> {
     String::from_utf8(bytes)
         .map_err(|_| usage("the Dockerfile on standard input is not UTF-8 text", None))
 }
@@ -570,30 +607,58 @@ fn request_from(
     }
     let stdin = Path::new("-");
     let from_stdin = args.file.as_deref() == Some(stdin);
-    let mut empty_context = None;
-    let context = if args.context == stdin {
+    // A Dockerfile from stdin is named so in messages (`<stdin>:3:1`);
+    // there is no file to read.
+    let stdin_name = || PathBuf::from("<stdin>");
+    let mut stdin_context = None;
+    let (context, dockerfile, dockerfile_text) = if args.context == stdin {
         if from_stdin {
             return Err(usage(
                 "-f - and the context - both read standard input",
                 Some("give the context as a directory: decant build -f - DIR"),
             ));
         }
-        let empty = EmptyContext::create()?;
-        let dir = empty.0.clone();
-        empty_context = Some(empty);
-        dir
-    } else {
-        args.context.clone()
-    };
-    let (dockerfile, dockerfile_text) = if from_stdin || args.context == stdin {
-        // Named so in messages (`<stdin>:3:1`); there is no file to read.
-        (PathBuf::from("<stdin>"), Some(read_stdin_dockerfile()?))
+        let bytes = read_stdin()?;
+        let dir = StdinContext::create()?;
+        let context = dir.0.clone();
+        let found = match stdin_kind(&bytes) {
+            StdinKind::Tar | StdinKind::Gzip => {
+                dir.unpack(&bytes, matches!(stdin_kind(&bytes), StdinKind::Gzip))?;
+                // -f names a file inside the archive, as docker reads it.
+                let file = args.file.clone().unwrap_or_else(|| "Dockerfile".into());
+                (context.clone(), context.join(file), None)
+            }
+            StdinKind::OtherArchive(format) => {
+                return Err(usage(
+                    format!(
+                        "a {format} context archive on standard input is not supported by decant yet"
+                    ),
+                    Some("pipe a tar or a gzip'd tar, or pass a directory: decant build DIR"),
+                ));
+            }
+            StdinKind::Text => (context, stdin_name(), Some(dockerfile_text(bytes)?)),
+        };
+        stdin_context = Some(dir);
+        found
+    } else if from_stdin {
+        let bytes = read_stdin()?;
+        if !matches!(stdin_kind(&bytes), StdinKind::Text) {
+            return Err(usage(
+                "-f - takes a Dockerfile on standard input, not an archive",
+                Some("pipe a context archive as the context instead: decant build - < context.tar"),
+            ));
+        }
+        (
+            args.context.clone(),
+            stdin_name(),
+            Some(dockerfile_text(bytes)?),
+        )
     } else {
         let file = args
             .file
             .clone()
-            .unwrap_or_else(|| context.join("Dockerfile"));
-        (file, None)
+            .unwrap_or_else(|| args.context.join("Dockerfile"));
+        (args.context.clone(), file, None)
     };
     let mut compression = None;
     let mut push = Vec::new();
@@ -687,6 +752,7 @@ fn request_from(
     let request = engine::BuildRequest {
         dockerfile,
         dockerfile_text,
+        ephemeral_context: stdin_context.is_some(),
         context,
         build_args: key_values(&args.build_args, "--build-arg")?,
         target: args.target.clone(),
@@ -757,7 +823,7 @@ fn request_from(
         progress,
         stdout_output,
         push,
-        _empty_context: empty_context,
+        _stdin_context: stdin_context,
     };
     Ok((request, settings))
 }

@@ -5,7 +5,8 @@
 //!   spelling docker accepts, or `local`) is an ordinary build; any other
 //!   platform is refused with a hint, never built for the wrong one.
 //! - `-f -` and the context `-`: the Dockerfile on standard input, with a
-//!   context directory or with none.
+//!   context directory or with none, or a context archive (tar or gzip'd
+//!   tar) on standard input.
 //! - `-o -` and `dest=-`: an archive on standard output, and nothing else
 //!   there (not even `-q`'s image ID).
 //! - buildx's other flags: `--load` is accepted (a `-t` image is always
@@ -351,4 +352,101 @@ fn outputs_to_standard_output_are_archives_alone() {
             }
         }
     }
+}
+
+/// A context archive of `files` (path, content, mode), gzip'd or not.
+fn context_archive(files: &[(&str, &str, u32)], gzip: bool) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, content, mode) in files {
+        let mut header = tar::Header::new_ustar();
+        // The name is written raw: the tar crate's writer refuses `..`,
+        // and the hostile entry must reach decant's reader.
+        header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_size(content.len() as u64);
+        header.set_mode(*mode);
+        header.set_mtime(1_700_000_000);
+        header.set_cksum();
+        builder.append(&header, content.as_bytes()).expect("append");
+    }
+    let tar = builder.into_inner().expect("tar");
+    if !gzip {
+        return tar;
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, &tar).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+#[test]
+fn context_archive_from_standard_input() {
+    let files = [
+        ("Dockerfile", "FROM scratch\nCOPY tool /bin/tool\n", 0o644),
+        ("tool", "#!/bin/sh\necho tool\n", 0o755),
+        (
+            "sub/Other.Dockerfile",
+            "FROM scratch\nCOPY tool /other\n",
+            0o644,
+        ),
+        // Outside the context: the tar crate skips such entries.
+        ("../escaped", "nope", 0o644),
+    ];
+    let dir = Dir::new(BIN, "stdin-archive");
+    let cache_records = |dir: &Dir| {
+        std::fs::read_dir(dir.store_root().join("cache"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    let mut records = Vec::new();
+    // (gzip, --no-cache): the no-cache builds run their steps, so they
+    // write the records that explain a cache miss.
+    let builds = [(false, false), (true, false), (true, true), (false, true)];
+    for (n, (gzip, no_cache)) in builds.into_iter().enumerate() {
+        let output = dir
+            .command()
+            .args(["build", "-o", &format!("type=local,dest=out-{n}")])
+            .args(no_cache.then_some("--no-cache"))
+            .arg("-")
+            .stdin(context_archive(&files, gzip))
+            .run();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "build {n}: {stderr}");
+        let tool = dir.path().join(format!("out-{n}/bin/tool"));
+        assert_eq!(
+            std::fs::read(&tool).expect("tool"),
+            b"#!/bin/sh\necho tool\n"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&tool).expect("stat").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o755, "the archive's mode is kept");
+        if n == 1 {
+            assert!(stderr.contains("CACHED"), "build {n} is cached: {stderr}");
+        }
+        records.push(cache_records(&dir));
+    }
+    assert_eq!(
+        records[2], records[3],
+        "a rebuild from stdin leaves no record keyed by its temporary directory"
+    );
+    assert!(!dir.path().join("escaped").exists() && !dir.outside().join("escaped").exists());
+
+    // -f names a file inside the archive.
+    let output = dir
+        .command()
+        .args([
+            "build",
+            "-f",
+            "sub/Other.Dockerfile",
+            "-o",
+            "type=local,dest=other",
+            "-",
+        ])
+        .stdin(context_archive(&files, false))
+        .run();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("other/other").exists());
 }

@@ -215,7 +215,9 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
         .is_none()
         .then_some(request.dockerfile.as_path());
     let mut context = Context::load(&request.context, dockerfile_file)?;
-    context.load_checksum_cache(&store);
+    if !request.ephemeral_context {
+        context.load_checksum_cache(&store);
+    }
     // Detection mounts a test overlay, so it waits until a step needs a
     // snapshot: a build served entirely from the cache mounts nothing.
     let driver = std::sync::OnceLock::new();
@@ -276,7 +278,11 @@ pub fn build(request: &BuildRequest, events: EventSink<'_>) -> Result<BuildOutco
     // an edit to one file, and the rebuild should rehash only that one. A
     // store that cannot take them fails a build that otherwise succeeded,
     // as a failed cache record does.
-    let saved = context.save_checksum_cache(&store);
+    let saved = if request.ephemeral_context {
+        Ok(())
+    } else {
+        context.save_checksum_cache(&store)
+    };
     let results = results.map_err(|error| match error {
         solver::GraphError::Job(error) => error,
         // The planner orders stages and rejects cycles; a malformed graph

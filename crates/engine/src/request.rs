@@ -32,6 +32,11 @@ pub struct BuildRequest {
     pub dockerfile_text: Option<String>,
     /// The build context directory.
     pub context: PathBuf,
+    /// The context directory is made for this build and deleted after it
+    /// (`decant build -`): nothing keyed by its path is remembered in the
+    /// store (context checksums, the records that explain cache misses),
+    /// since no later build can meet that path again.
+    pub ephemeral_context: bool,
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     /// `--platform` values (each may list several, comma-separated); only

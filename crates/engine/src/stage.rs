@@ -304,6 +304,16 @@ impl StageBuilder<'_> {
     /// Names "this step of this stage of this Dockerfile" across builds, for
     /// explaining cache misses.
     fn step_identity(&self, label: &str, index: usize) -> String {
+        if self.request.ephemeral_context {
+            // Every `decant build -` shares one identity per Dockerfile
+            // name, rather than leave a record per temporary directory.
+            let name = self
+                .request
+                .dockerfile
+                .strip_prefix(&self.request.context)
+                .unwrap_or(&self.request.dockerfile);
+            return format!("explain stdin-context {} {label} {index}", name.display());
+        }
         if self.request.dockerfile_text.is_some() {
             // A Dockerfile from standard input has no path of its own.
             let context = std::fs::canonicalize(&self.request.context)
