@@ -287,11 +287,28 @@ pub struct Settings {
     pub _stdin_context: Option<StdinContext>,
 }
 
+/// A private temporary directory (tempfile: a random name made with
+/// O_EXCL semantics, removed with its contents on drop).
+fn temporary_dir(what: &str) -> Result<tempfile::TempDir, UsageError> {
+    tempfile::Builder::new()
+        .prefix("decant-")
+        .tempdir()
+        .map_err(|e| {
+            usage(
+                format!("cannot create a temporary directory for {what}: {e}"),
+                Some("set TMPDIR to a writable directory"),
+            )
+        })
+}
+
 /// A file standing in for standard output as an output's `dest`, removed
 /// when the build ends. The exporters write files (atomically, named by
 /// path); the archive is copied to stdout only after the build succeeded,
 /// so a failed build never leaves half an archive in a pipe.
-pub struct StdoutOutput(PathBuf);
+pub struct StdoutOutput {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
 
 impl StdoutOutput {
     fn create() -> Result<StdoutOutput, UsageError> {
@@ -303,55 +320,32 @@ impl StdoutOutput {
                 Some("redirect standard output (> image.tar, | tar x), or give dest=FILE"),
             ));
         }
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let path =
-            std::env::temp_dir().join(format!("decant-stdout-{}-{nanos}.tar", std::process::id()));
-        Ok(StdoutOutput(path))
+        let dir = temporary_dir("the output to stdout")?;
+        let path = dir.path().join("output.tar");
+        Ok(StdoutOutput { _dir: dir, path })
     }
 
     /// Copies the archive to standard output.
     pub fn send(&self) -> std::io::Result<()> {
-        let mut file = std::fs::File::open(&self.0)?;
+        let mut file = std::fs::File::open(&self.path)?;
         let mut stdout = std::io::stdout().lock();
         std::io::copy(&mut file, &mut stdout)?;
         std::io::Write::flush(&mut stdout)
     }
 }
 
-impl Drop for StdoutOutput {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// The context directory of `decant build -`, as `docker build -` takes
 /// standard input: an archive (tar, or gzip'd tar) is unpacked into it,
 /// and a Dockerfile alone gets it empty.
-pub struct StdinContext(PathBuf);
+pub struct StdinContext(tempfile::TempDir);
 
 impl StdinContext {
     fn create() -> Result<StdinContext, UsageError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!(
-            "decant-empty-context-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir(&dir).map_err(|e| {
-            usage(
-                format!(
-                    "cannot create a context directory at {}: {e}",
-                    dir.display()
-                ),
-                Some("set TMPDIR to a writable directory"),
-            )
-        })?;
-        Ok(StdinContext(dir))
+        Ok(StdinContext(temporary_dir("the context from stdin")?))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 
     /// Unpacks a context archive. The tar crate's `unpack` writes nothing
@@ -367,18 +361,12 @@ impl StdinContext {
         let mut archive = tar::Archive::new(reader);
         archive.set_preserve_permissions(true);
         archive.set_preserve_mtime(true);
-        archive.unpack(&self.0).map_err(|e| {
+        archive.unpack(self.path()).map_err(|e| {
             usage(
                 format!("cannot unpack the context archive from standard input: {e}"),
                 Some("check the archive with tar -t, or pass a directory: decant build DIR"),
             )
         })
-    }
-}
-
-impl Drop for StdinContext {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -620,7 +608,7 @@ fn request_from(
         }
         let bytes = read_stdin()?;
         let dir = StdinContext::create()?;
-        let context = dir.0.clone();
+        let context = dir.path().to_path_buf();
         let found = match stdin_kind(&bytes) {
             StdinKind::Tar | StdinKind::Gzip => {
                 dir.unpack(&bytes, matches!(stdin_kind(&bytes), StdinKind::Gzip))?;
@@ -693,7 +681,7 @@ fn request_from(
             ));
         }
         let stand_in = StdoutOutput::create()?;
-        *dest = stand_in.0.clone();
+        *dest = stand_in.path.clone();
         stdout_output = Some(stand_in);
     }
     if args.push {
