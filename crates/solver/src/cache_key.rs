@@ -74,12 +74,6 @@ pub struct Fields {
 }
 
 impl Fields {
-    pub fn with_capacity(bytes: usize) -> Fields {
-        Fields {
-            bytes: Vec::with_capacity(bytes),
-        }
-    }
-
     /// Adds one field.
     pub fn field(&mut self, value: impl AsRef<[u8]>) -> &mut Fields {
         let bytes = value.as_ref();
