@@ -18,8 +18,6 @@
 //! and free on every build.
 
 use std::cmp::Ordering;
-use std::fs;
-use std::os::unix::fs::MetadataExt;
 
 /// The first bytes of a record. Version 2 is sorted in walk order; a
 /// version 1 record (sorted by plain bytes) is ignored, which only costs
@@ -39,18 +37,6 @@ pub(crate) struct Stamp {
     pub size: u64,
     pub mtime: (i64, i64),
     pub ctime: (i64, i64),
-}
-
-impl Stamp {
-    pub fn of(meta: &fs::Metadata) -> Stamp {
-        Stamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
 }
 
 /// A remembered content hash and the stamp it is valid for.

@@ -567,7 +567,7 @@ impl Context {
         })?;
         // Stat again after reading: a file that changed while we read it
         // gets a new stamp, and its hash is used for this build only.
-        let after = fs::symlink_metadata(&path).map(|m| Stamp::of(&m));
+        let after = lstat_at(CWD, path.as_path()).map(|meta| meta.stamp);
         // A stale entry in the record is dropped when it is saved again.
         let stale = self.record.contains(hole.relative.as_bytes());
         let mut sums = self.sums();
@@ -633,10 +633,10 @@ struct Meta {
     stamp: Stamp,
 }
 
-/// `lstat` of `name` relative to `at`, by `statx(2)`. The fields are those
-/// `std::fs::Metadata` gives (it uses `statx` too), so a stamp compares
-/// equal to one taken with `fs::symlink_metadata`.
-fn lstat_at(at: BorrowedFd<'_>, name: &CStr) -> rustix::io::Result<Meta> {
+/// `lstat` of `name` relative to `at`, by `statx(2)`: the one place a
+/// stamp is taken, by the walk and by the second look after hashing, so
+/// the two always compare like with like.
+fn lstat_at<P: rustix::path::Arg>(at: BorrowedFd<'_>, name: P) -> rustix::io::Result<Meta> {
     let stat = rustix::fs::statx(at, name, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS)?;
     Ok(Meta {
         mode: u32::from(stat.stx_mode),
