@@ -610,8 +610,8 @@ fn request_from(
         let dir = StdinContext::create()?;
         let context = dir.path().to_path_buf();
         let found = match stdin_kind(&bytes) {
-            StdinKind::Tar | StdinKind::Gzip => {
-                dir.unpack(&bytes, matches!(stdin_kind(&bytes), StdinKind::Gzip))?;
+            kind @ (StdinKind::Tar | StdinKind::Gzip) => {
+                dir.unpack(&bytes, matches!(kind, StdinKind::Gzip))?;
                 // -f names a file inside the archive, as docker reads it.
                 let file = args.file.clone().unwrap_or_else(|| "Dockerfile".into());
                 (context.clone(), context.join(file), None)
