@@ -14,7 +14,7 @@
 //!   honour yet are refused with a message; the legacy builder's flags,
 //!   which buildx accepts and ignores, are ignored with a warning.
 
-use testkit::Dir;
+use testkit::{Dir, output_text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_decant");
 
@@ -81,11 +81,7 @@ fn platform_flag_builds_for_the_host_and_refuses_others() {
         let dir = Dir::new(BIN, &format!("platform-{n}"));
         dir.create("Dockerfile", DOCKERFILE);
         let output = dir.command().arg("build").args(extra).arg(".").run();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = output_text(&output);
         assert_eq!(output.status.success(), *succeeds, "{extra:?}:\n{text}");
         assert!(
             text.contains(expected),
@@ -171,11 +167,7 @@ fn dockerfile_from_standard_input() {
             .args(args)
             .stdin(case.dockerfile.as_bytes().to_vec())
             .run();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = output_text(&output);
         assert_eq!(output.status.success(), case.succeeds, "{args:?}:\n{text}");
         assert!(
             text.contains(case.output),
@@ -257,11 +249,7 @@ fn docker_flags_are_honoured_refused_or_ignored_aloud() {
             .args(*args)
             .arg(".")
             .run();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = output_text(&output);
         assert_eq!(output.status.success(), *succeeds, "{args:?}:\n{text}");
         assert!(
             text.contains(expected),

@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use testkit::{Dir, busybox_layout, require};
+use testkit::{Dir, busybox_layout, output_text, require};
 
 const BIN: &str = env!("CARGO_BIN_EXE_decant");
 
@@ -372,8 +372,7 @@ fn context_given_as_a_symlink_is_followed() {
     );
     let output = build("real", "out3");
     ok(&output);
-    let log = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
+    let log = output_text(&output);
     assert!(
         log.contains("CACHED"),
         "the directory and the link to it share the cache:\n{log}"
@@ -411,8 +410,7 @@ fn copy_link_ignores_the_destination() {
     let changed = dockerfile.replace("chmod 1777 /tmp", "chmod 1777 /tmp && true");
     let output = build(&dir, &changed, &extra, &dir.outside().join("out2"));
     ok(&output);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
+    let stdout = output_text(&output);
     let cached_lines = stdout.lines().filter(|l| l.contains("CACHED")).count();
     assert!(
         cached_lines >= 2,

@@ -3,7 +3,7 @@
 //! Now chains up to `plan::MAX_DEPENDENCY_DEPTH` plan, and longer ones are
 //! a clear error.
 
-use testkit::Dir;
+use testkit::{Dir, output_text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_decant");
 
@@ -28,11 +28,7 @@ fn deep_stage_chain_does_not_overflow_the_stack() {
         dir.create("Dockerfile", chain(stages));
         dir.create("f", "x");
         let output = dir.command().args(["build", "--print-plan", "."]).run();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = output_text(&output);
         assert_eq!(
             output.status.success(),
             succeeds,

@@ -116,6 +116,14 @@ impl Dir {
     }
 }
 
+/// What a run printed, stdout then stderr, decoded lossily: the text tests
+/// search for a message that may land on either.
+pub fn output_text(output: &Output) -> String {
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    text
+}
+
 /// Replaces `sha256:` followed by 64 hex characters with `sha256:[DIGEST]`.
 pub fn redact_digests(text: &str) -> String {
     const PREFIX: &str = "sha256:";

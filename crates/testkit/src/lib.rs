@@ -30,7 +30,7 @@ pub mod registry;
 pub mod requirement;
 
 pub use busybox::{BusyboxImage, busybox_layout};
-pub use cli::{Dir, TestCommand};
+pub use cli::{Dir, TestCommand, output_text};
 pub use registry::{Registry, push_layout};
 
 use std::path::{Path, PathBuf};
